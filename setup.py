@@ -1,0 +1,47 @@
+"""Build the Cython engine.
+
+Directives are set once here for every module. FASTMLP_DEBUG=1 builds with
+bounds checking and without -O3, for the debug test run.
+"""
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("FASTMLP_DEBUG", "0") not in ("", "0")
+
+MODULES = [
+    "_blas",
+    "_activations",
+    "_losses",
+    "_optimizers",
+    "_sparse",
+    "_network",
+    "_training",
+    "_inference",
+]
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": DEBUG,
+    "embedsignature": True,
+}
+
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+
+extensions = [
+    Extension(
+        f"fastmlp.{name}",
+        [f"fastmlp/{name}.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+        extra_compile_args=compile_args,
+    )
+    for name in MODULES
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=directives))
