@@ -1,0 +1,72 @@
+# Hidden-layer activations: each scalar function beside its derivative, and
+# the two fused array loops the network calls.
+from cython cimport floating
+from libc.math cimport exp, tanh, expf, tanhf
+
+cpdef enum Activation:
+    IDENTITY = 0
+    LOGISTIC = 1
+    TANH = 2
+    RELU = 3
+
+
+cdef inline floating identity(floating z) noexcept nogil:
+    """f(z) = z"""
+    return z
+
+
+cdef inline floating identity_derivative(floating a) noexcept nogil:
+    """f'(z) = 1"""
+    return 1
+
+
+cdef inline floating logistic(floating z) noexcept nogil:
+    """f(z) = 1 / (1 + exp(-z)), evaluated so that exp never overflows"""
+    cdef floating e
+    if floating is float:
+        if z >= 0:
+            return 1 / (1 + expf(-z))
+        e = expf(z)
+        return e / (1 + e)
+    else:
+        if z >= 0:
+            return 1 / (1 + exp(-z))
+        e = exp(z)
+        return e / (1 + e)
+
+
+cdef inline floating logistic_derivative(floating a) noexcept nogil:
+    """f'(z) = a (1 - a), written from the output a = f(z)"""
+    return a * (1 - a)
+
+
+cdef inline floating tanh_(floating z) noexcept nogil:
+    """f(z) = tanh(z)"""
+    if floating is float:
+        return tanhf(z)
+    else:
+        return tanh(z)
+
+
+cdef inline floating tanh_derivative(floating a) noexcept nogil:
+    """f'(z) = 1 - a**2, written from the output a = f(z)"""
+    return 1 - a * a
+
+
+cdef inline floating relu(floating z) noexcept nogil:
+    """f(z) = max(z, 0)"""
+    return z if z > 0 else 0
+
+
+cdef inline floating relu_derivative(floating a) noexcept nogil:
+    """f'(z) = 1 if a > 0 else 0, written from the output a = f(z)"""
+    return 1 if a > 0 else 0
+
+
+cdef void bias_activation(floating* Z, const floating* bias,
+                          Py_ssize_t n_samples, Py_ssize_t n_units,
+                          int activation) noexcept nogil
+
+cdef void activation_derivative(floating* delta, const floating* A,
+                                Py_ssize_t n_samples, Py_ssize_t n_units,
+                                int activation) noexcept nogil

@@ -1,0 +1,59 @@
+"""Fused array loops over the hidden activations.
+
+One loop per activation, chosen once per call, so the scalar function inlines
+into its loop (no function pointer in the hot path).
+"""
+
+
+cdef void bias_activation(floating* Z,             # IN/OUT (n_samples, n_units)
+                          const floating* bias,    # IN (n_units,)
+                          Py_ssize_t n_samples, Py_ssize_t n_units,
+                          int activation) noexcept nogil:
+    """Z[i, j] = f(Z[i, j] + bias[j]) in one pass"""
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    for i in range(n_samples):
+        row = Z + i * n_units
+        if activation == RELU:
+            for j in range(n_units):
+                row[j] = relu(row[j] + bias[j])
+        elif activation == TANH:
+            for j in range(n_units):
+                row[j] = tanh_(row[j] + bias[j])
+        elif activation == LOGISTIC:
+            for j in range(n_units):
+                row[j] = logistic(row[j] + bias[j])
+        else:
+            for j in range(n_units):
+                row[j] = row[j] + bias[j]
+
+
+cdef void activation_derivative(floating* delta,    # IN/OUT (n_samples, n_units)
+                                const floating* A,  # IN (n_samples, n_units)
+                                Py_ssize_t n_samples, Py_ssize_t n_units,
+                                int activation) noexcept nogil:
+    """delta *= f'(z), written from the output A = f(z)"""
+    cdef Py_ssize_t i, n = n_samples * n_units
+    if activation == RELU:
+        for i in range(n):
+            delta[i] = delta[i] * relu_derivative(A[i])
+    elif activation == TANH:
+        for i in range(n):
+            delta[i] = delta[i] * tanh_derivative(A[i])
+    elif activation == LOGISTIC:
+        for i in range(n):
+            delta[i] = delta[i] * logistic_derivative(A[i])
+
+
+# Test-only twins.
+
+def _bias_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int activation):
+    """Z = f(Z + bias) in place."""
+    bias_activation(&Z[0, 0], &bias[0], Z.shape[0], Z.shape[1], activation)
+
+
+def _activation_derivative_memview(floating[:, ::1] delta, const floating[:, ::1] A,
+                                   int activation):
+    """delta *= f'(z) in place, from A = f(z)."""
+    activation_derivative(&delta[0, 0], &A[0, 0], delta.shape[0], delta.shape[1],
+                          activation)

@@ -1,0 +1,67 @@
+"""Row-major BLAS level-1 and level-3 kernels for the engine.
+
+C (row-major, m x n) = op(A) @ op(B) is the column-major product
+C.T = op(B).T @ op(A).T, so we call column-major ?gemm with the operands and
+their transpose flags swapped; no copy is ever made.
+"""
+from scipy.linalg.cython_blas cimport sgemm, dgemm, saxpy, daxpy, sdot, ddot
+
+
+cdef void _gemm(BLAS_Trans ta, BLAS_Trans tb, int m, int n, int k,
+                floating alpha, const floating* A, int lda,
+                const floating* B, int ldb,
+                floating beta, floating* C, int ldc) noexcept nogil:
+    """C = alpha * op(A) @ op(B) + beta * C, all row-major."""
+    cdef char ta_ = ta
+    cdef char tb_ = tb
+    if m == 0 or n == 0:
+        return
+    if floating is float:
+        sgemm(&tb_, &ta_, &n, &m, &k, &alpha, <float*>B, &ldb,
+              <float*>A, &lda, &beta, C, &ldc)
+    else:
+        dgemm(&tb_, &ta_, &n, &m, &k, &alpha, <double*>B, &ldb,
+              <double*>A, &lda, &beta, C, &ldc)
+
+
+cdef void _axpy(int n, floating alpha, const floating* x, floating* y) noexcept nogil:
+    """y += alpha * x"""
+    cdef int inc = 1
+    if floating is float:
+        saxpy(&n, &alpha, <float*>x, &inc, y, &inc)
+    else:
+        daxpy(&n, &alpha, <double*>x, &inc, y, &inc)
+
+
+cdef floating _dot(int n, const floating* x, const floating* y) noexcept nogil:
+    """x . y"""
+    cdef int inc = 1
+    if floating is float:
+        return sdot(&n, <float*>x, &inc, <float*>y, &inc)
+    else:
+        return ddot(&n, <double*>x, &inc, <double*>y, &inc)
+
+
+# Test-only twins: the engine never calls these.
+
+def _gemm_memview(BLAS_Trans ta, BLAS_Trans tb, floating alpha,
+                  const floating[:, ::1] A, const floating[:, ::1] B,
+                  floating beta, floating[:, ::1] C):
+    """C = alpha * op(A) @ op(B) + beta * C on C-contiguous 2-D arrays."""
+    cdef int m = C.shape[0]
+    cdef int n = C.shape[1]
+    cdef int k = A.shape[0] if ta == Trans else A.shape[1]
+    # test shapes are never empty; lda/ldb are the row lengths
+    with nogil:
+        _gemm(ta, tb, m, n, k, alpha, &A[0, 0], A.shape[1],
+              &B[0, 0], B.shape[1], beta, &C[0, 0], n)
+
+
+def _axpy_memview(floating alpha, const floating[::1] x, floating[::1] y):
+    """y += alpha * x"""
+    _axpy(x.shape[0], alpha, &x[0], &y[0])
+
+
+def _dot_memview(const floating[::1] x, const floating[::1] y):
+    """x . y"""
+    return _dot(x.shape[0], &x[0], &y[0])

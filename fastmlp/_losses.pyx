@@ -1,0 +1,145 @@
+"""Output activation + loss + output delta in one pass over the output layer.
+
+Every pairing here is canonical (identity/squared error, exp/Poisson,
+logistic/binary log-loss, softmax/log-loss), so d loss / d z = p - y and the
+output delta needs no derivative of the activation.
+
+The loss values follow scikit-learn's definitions exactly, including its
+clipping of probabilities to [eps, 1 - eps] before the log, so that loss
+curves agree.
+"""
+from libc.math cimport exp, log, expf, logf, fabs
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+
+from ._activations cimport logistic
+
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline double _clipped_log(double p, double eps) noexcept nogil:
+    """log(clip(p, eps, 1 - eps)): scikit-learn's guard against log(0)"""
+    if p < eps:
+        p = eps
+    elif p > 1 - eps:
+        p = 1 - eps
+    return log(p)
+
+
+cdef inline void _softmax_row(floating* z, Py_ssize_t n) noexcept nogil:
+    """z = exp(z - max z) / sum: subtracting the max keeps exp finite"""
+    cdef Py_ssize_t k
+    cdef floating zmax = z[0], total = 0
+    for k in range(1, n):
+        if z[k] > zmax:
+            zmax = z[k]
+    for k in range(n):
+        z[k] = _exp(z[k] - zmax)
+        total += z[k]
+    for k in range(n):
+        z[k] = z[k] / total
+
+
+cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = f(z)
+                              const floating* bias,      # IN (n_outputs,)
+                              const floating* Y,         # IN (n_samples, n_outputs)
+                              const floating* sample_weight,  # IN (n_samples,) or NULL
+                              Py_ssize_t n_samples, Py_ssize_t n_outputs,
+                              int output, floating delta_scale,
+                              floating* delta) noexcept nogil:  # OUT (n_samples, n_outputs)
+    """p = f(z + bias); delta = (p - y) * sw * delta_scale; return sum_i sw_i loss_i
+
+    loss_i is scikit-learn's per-sample loss: 0.5 * mean_k (y - p)**2,
+    sum_k (y log(y / p) - y + p), -sum_k (y log p + (1 - y) log(1 - p)), or
+    -sum_k y log p.
+    """
+    cdef Py_ssize_t i, k
+    cdef floating* z
+    cdef const floating* y
+    cdef floating* d
+    cdef floating w, p, yk
+    cdef double loss_i, total = 0
+    cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
+
+    for i in range(n_samples):
+        z = Z + i * n_outputs
+        y = Y + i * n_outputs
+        d = delta + i * n_outputs
+        w = sample_weight[i] if sample_weight != NULL else 1
+        loss_i = 0
+        if output == LOG_LOSS:
+            for k in range(n_outputs):
+                z[k] = z[k] + bias[k]
+            _softmax_row(z, n_outputs)
+            for k in range(n_outputs):
+                if y[k] != 0:
+                    loss_i -= y[k] * _clipped_log(z[k], eps)
+        elif output == BINARY_LOG_LOSS:
+            for k in range(n_outputs):
+                p = logistic(z[k] + bias[k])
+                z[k] = p
+                loss_i -= y[k] * _clipped_log(p, eps) + (1 - y[k]) * _clipped_log(1 - p, eps)
+        elif output == POISSON:
+            for k in range(n_outputs):
+                yk = y[k]
+                z[k] = z[k] + bias[k]
+                p = _exp(z[k])
+                # y log(y / p) written as y (log y - z): no overflow from y / p
+                if yk != 0:
+                    loss_i += yk * (log(yk) - z[k])
+                loss_i += p - yk
+                z[k] = p
+        else:
+            for k in range(n_outputs):
+                p = z[k] + bias[k]
+                z[k] = p
+                loss_i += (y[k] - p) * (y[k] - p)
+            loss_i *= 0.5 / n_outputs
+        for k in range(n_outputs):
+            d[k] = (z[k] - y[k]) * w * delta_scale
+        total += w * loss_i
+    return total
+
+
+cdef void output_activation(floating* Z,           # IN z - bias, OUT p = f(z)
+                            const floating* bias,  # IN (n_outputs,)
+                            Py_ssize_t n_samples, Py_ssize_t n_outputs,
+                            int output) noexcept nogil:
+    """p = f(z + bias) in place, for inference"""
+    cdef Py_ssize_t i, k
+    cdef floating* z
+    for i in range(n_samples):
+        z = Z + i * n_outputs
+        if output == LOG_LOSS:
+            for k in range(n_outputs):
+                z[k] = z[k] + bias[k]
+            _softmax_row(z, n_outputs)
+        elif output == BINARY_LOG_LOSS:
+            for k in range(n_outputs):
+                z[k] = logistic(z[k] + bias[k])
+        elif output == POISSON:
+            for k in range(n_outputs):
+                z[k] = _exp(z[k] + bias[k])
+        else:
+            for k in range(n_outputs):
+                z[k] = z[k] + bias[k]
+
+
+# Test-only twins.
+
+def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias,
+                               const floating[:, ::1] Y, const floating[::1] sample_weight,
+                               int output, floating delta_scale, floating[:, ::1] delta):
+    """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale."""
+    return output_loss_delta(&Z[0, 0], &bias[0], &Y[0, 0],
+                             &sample_weight[0] if sample_weight.shape[0] else NULL,
+                             Z.shape[0], Z.shape[1], output, delta_scale, &delta[0, 0])
+
+
+def _output_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int output):
+    """Z = f(Z + bias) in place."""
+    output_activation(&Z[0, 0], &bias[0], Z.shape[0], Z.shape[1], output)
