@@ -1,0 +1,620 @@
+"""The estimator layer shared by MLPClassifier and MLPRegressor.
+
+Python here validates parameters and data with scikit-learn's own utilities,
+handles labels, and orchestrates training once per epoch (loss curve, tol and
+n_iter_no_change, early stopping, learning-rate schedules, verbose output).
+Every numeric loop runs in the Cython engine: one call per epoch, one per
+lbfgs evaluation, one per prediction.
+
+Behaviour is scikit-learn 1.9's, except where scikit-learn has a known bug
+(each marked "scikit-learn bug" below and listed in the README).
+"""
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy
+import scipy.optimize
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.fixes import parse_version
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._activations import Activation
+from ._engine_input import engine_input
+from ._inference import predict as engine_predict
+from ._losses import Output
+from ._network import Network
+from ._optimizer_state import AdamState, SGDState
+from ._parameters import init_parameters, pack_parameters
+from ._training import loss_gradient, train_epoch
+
+_STOCHASTIC_SOLVERS = ["sgd", "adam"]
+
+_ACTIVATIONS = {
+    "identity": Activation.IDENTITY,
+    "logistic": Activation.LOGISTIC,
+    "tanh": Activation.TANH,
+    "relu": Activation.RELU,
+}
+
+# out_activation_ names the output layer; the engine fuses it with its loss
+_OUTPUTS = {
+    "identity": Output.SQUARED_ERROR,
+    "exp": Output.POISSON,
+    "logistic": Output.BINARY_LOG_LOSS,
+    "softmax": Output.LOG_LOSS,
+}
+
+# Rows per chunk for lbfgs and inference: bounds the work buffer to about
+# this many values whatever the number of rows.
+_CHUNK_VALUES = 1 << 21
+
+_NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may"
+    " contain large values and need to be preprocessed."
+)
+
+
+def _chunk_rows(n_samples, network):
+    per_row = 2 * sum(network.layer_units[1:]) + network.layer_units[0]
+    return int(max(1, min(n_samples, _CHUNK_VALUES // per_row)))
+
+
+class BaseMultilayerPerceptron(BaseEstimator, ABC):
+    """Base class for MLP classification and regression.
+
+    Warning: This class should not be used directly.
+    Use derived classes instead.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+    ):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # -- the network and its flat parameter buffer --------------------------
+
+    def _layer_units(self):
+        return [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
+
+    def _engine(self, dtype=None):
+        """The engine's network and the flat parameter buffer, in sync with
+        coefs_ and intercepts_.
+
+        The buffer is rebuilt (a copy) only when a user replaced the arrays,
+        after unpickling, or when `dtype` differs from the model's.
+        """
+        layer_units = self._layer_units()
+        key = (tuple(layer_units), self.activation, self.out_activation_)
+        network = getattr(self, "_network", None)
+        if network is None or self._network_key != key:
+            network = Network(layer_units, _ACTIVATIONS[self.activation],
+                              _OUTPUTS[self.out_activation_])
+            self._network, self._network_key = network, key
+        flat = getattr(self, "_params", None)
+        views = getattr(self, "_param_views", ())
+        current = list(self.coefs_) + list(self.intercepts_)
+        if (
+            flat is None
+            or (dtype is not None and flat.dtype != dtype)
+            or len(views) != len(current)
+            or any(a is not b for a, b in zip(views, current))
+        ):
+            if dtype is None:
+                dtype = self.coefs_[0].dtype
+                if dtype not in (np.float32, np.float64):
+                    dtype = np.float64
+            flat, coefs, intercepts = pack_parameters(
+                self.coefs_, self.intercepts_, network, dtype
+            )
+            self._set_parameters(flat, coefs, intercepts)
+        return network, flat
+
+    def _set_parameters(self, flat, coefs, intercepts):
+        self._params = flat
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self._param_views = tuple(coefs) + tuple(intercepts)
+
+    def __getstate__(self):
+        # The views are pickled as arrays of their own; the buffer and the
+        # engine's network are rebuilt from them on first use.
+        state = super().__getstate__()
+        for name in ("_params", "_param_views", "_network", "_network_key"):
+            state.pop(name, None)
+        return state
+
+    # -- fitting ------------------------------------------------------------
+
+    def _initialize(self, y, layer_units, dtype):
+        # set all attributes, allocate weights etc. for first call
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            # binary and multilabel: one logistic unit per column
+            self.out_activation_ = "logistic"
+
+        network = Network(layer_units, _ACTIVATIONS[self.activation],
+                          _OUTPUTS[self.out_activation_])
+        self._network = network
+        self._network_key = (tuple(layer_units), self.activation, self.out_activation_)
+        self._set_parameters(
+            *init_parameters(network, self.activation, dtype, self._random_state)
+        )
+        self._best_params = self._params.copy()
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError(
+                "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
+            )
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        n_samples, n_features = X.shape
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
+
+        # scikit-learn bug: it re-creates RandomState(random_state) on every
+        # call, so successive partial_fit calls shuffle in the same order. One
+        # stream per model, created on its first pass, avoids that.
+        if first_pass or not incremental or not hasattr(self, "_random_state"):
+            self._random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        elif self._layer_units() != layer_units:
+            raise ValueError(
+                f"The network has layer widths {self._layer_units()}, but this "
+                f"call needs {layer_units}: with warm_start or partial_fit, "
+                "hidden_layer_sizes and the number of outputs must not change."
+            )
+
+        network, params = self._engine(X.dtype)
+        Y = np.ascontiguousarray(y, dtype=X.dtype)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)
+        # A diverging fit raises, leaving the parameters as they were before it.
+        start_params = params.copy()
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            finite = self._fit_stochastic(
+                network, params, X, Y, y, sample_weight, incremental
+            )
+        else:
+            finite = self._fit_lbfgs(network, params, X, Y, sample_weight)
+
+        if not finite or not np.isfinite(params).all():
+            params[...] = start_params
+            raise ValueError(_NON_FINITE)
+        return self
+
+    def _fit_lbfgs(self, network, params, X, Y, sample_weight):
+        X_dense, data, indices, indptr = engine_input(X, params.dtype)
+        no_weight = np.empty(0, dtype=params.dtype)
+        sw = no_weight if sample_weight is None else sample_weight
+        chunk_rows = _chunk_rows(X.shape[0], network)
+        work = np.empty(network.work_size(chunk_rows, False), dtype=params.dtype)
+        grads = np.empty_like(params)
+        # scikit-learn bug #8349: its loss averages the squared error over the
+        # outputs but its gradient sums them, n_outputs times too large,
+        # which misleads the line search. The engine scales the output delta
+        # so that the gradient is the loss's own.
+        delta_scale = 1.0
+        if self.out_activation_ == "identity":
+            delta_scale = 1.0 / self.n_outputs_
+
+        def loss_and_grad(packed):
+            params[...] = packed
+            loss = loss_gradient(network, params, grads, work, X_dense, data, indices,
+                                 indptr, Y, sw, chunk_rows, self.alpha, delta_scale)
+            return loss, grads.astype(np.float64)
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
+        if parse_version(scipy.__version__) < parse_version("1.15"):
+            options["iprint"] = iprint
+        opt_res = scipy.optimize.minimize(
+            loss_and_grad,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options=options,
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = opt_res.fun
+        params[...] = opt_res.x
+        return np.isfinite(opt_res.fun)
+
+    def _fit_stochastic(self, network, params, X, Y, y, sample_weight, incremental):
+        dtype = params.dtype
+        if not incremental or not hasattr(self, "_optimizer"):
+            if self.solver == "sgd":
+                self._optimizer = SGDState(
+                    network.n_params, dtype, self.learning_rate_init,
+                    self.learning_rate, self.momentum, self.nesterovs_momentum,
+                    self.power_t,
+                )
+            else:
+                self._optimizer = AdamState(
+                    network.n_params, dtype, self.learning_rate_init,
+                    self.beta_1, self.beta_2, self.epsilon,
+                )
+        optimizer = self._optimizer
+        optimizer.astype(dtype)
+
+        # early_stopping in partial_fit doesn't make sense
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        self._reset_stopping_state(early_stopping, incremental)
+
+        n_samples = X.shape[0]
+        if early_stopping:
+            train_idx, val_idx = train_test_split(
+                np.arange(n_samples),
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=self._stratify_labels(y),
+            )
+            if val_idx.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            X_val = _safe_indexing(X, val_idx)
+            y_val = y[val_idx]
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+            sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
+            sample_idx = train_idx.astype(np.intp)
+        else:
+            X_val = y_val = sample_weight_val = None
+            sample_idx = np.arange(n_samples, dtype=np.intp)
+        n_train = sample_idx.shape[0]
+
+        if self.batch_size == "auto":
+            batch_size = min(200, n_train)
+        else:
+            if self.batch_size > n_train:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_train))
+
+        X_dense, data, indices, indptr = engine_input(X, dtype)
+        sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
+        # Rows are copied into a batch buffer unless each minibatch is already
+        # a contiguous block of X (dense, unshuffled, no validation split).
+        gather = X_dense.shape[0] > 0 and (self.shuffle or early_stopping)
+        work = np.empty(network.work_size(batch_size, gather), dtype=dtype)
+        grads = np.empty_like(params)
+
+        finite = True
+        try:
+            self.n_iter_ = 0
+            for it in range(self.max_iter):
+                if self.shuffle:
+                    # scikit-learn's sklearn.utils.shuffle, drawn the same way
+                    perm = np.arange(n_train)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
+
+                loss_sum, optimizer.t, _, finite = train_epoch(
+                    network, params, grads, optimizer.moment_1, optimizer.moment_2,
+                    work, X_dense, data, indices, indptr, Y, sw, sample_idx,
+                    batch_size, gather, *optimizer.engine_args(),
+                    self.alpha, 1.0, optimizer.t,
+                )
+                if not finite:
+                    break
+
+                self.n_iter_ += 1
+                self.loss_ = loss_sum / n_train
+
+                self.t_ += n_train
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                # update no_improvement_count based on training loss or
+                # validation score according to early_stopping
+                self._update_no_improvement_count(
+                    early_stopping, X_val, y_val, sample_weight_val
+                )
+
+                # for learning rate that needs to be updated at iteration end
+                optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    # not better than last `n_iter_no_change` iterations by tol
+                    # stop or decrease learning rate
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+
+                    is_stopping = optimizer.trigger_stopping(msg, self.verbose)
+                    if is_stopping:
+                        break
+                    else:
+                        self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping and finite:
+            # restore best weights, in place so the views stay the model's
+            params[...] = self._best_params
+        return finite
+
+    def _reset_stopping_state(self, early_stopping, incremental):
+        """Make the stopping state match this call's early_stopping setting.
+
+        scikit-learn bug: with warm_start it keeps the previous fit's best
+        validation score and best weights, so a later fit can "restore"
+        weights that are not its best (or crash when early_stopping was
+        switched on between fits). Each fit with early stopping starts its
+        own record here.
+        """
+        if not hasattr(self, "loss_curve_"):
+            self.loss_curve_ = []
+        if not hasattr(self, "_no_improvement_count"):
+            self._no_improvement_count = 0
+        if early_stopping and not incremental:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+            self._no_improvement_count = 0
+            self._best_params = self._params.copy()
+        elif not early_stopping and getattr(self, "best_loss_", None) is None:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _stratify_labels(self, y):
+        """Labels to stratify the validation split by, or None."""
+        return None
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+        if early_stopping:
+            # compute validation score (can be NaN), use that for stopping
+            val_score = self._score(X, y, sample_weight=sample_weight)
+
+            self.validation_scores_.append(val_score)
+
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            # update best parameters
+            # use validation_scores_, not loss_curve_
+            last_valid_score = self.validation_scores_[-1]
+
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                np.copyto(self._best_params, self._params)
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (n_samples, n_features)
+            The input data.
+
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    # -- prediction ---------------------------------------------------------
+
+    def _forward_pass_fast(self, X, check_input=True):
+        """The network's output for X, computed by the engine.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        check_input : bool, default=True
+            Perform input data validation or not.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_outputs)
+            The output layer's activations, in the model's dtype.
+        """
+        network, params = self._engine()
+        if check_input:
+            X = validate_data(
+                self, X, accept_sparse=["csr", "csc"], reset=False, dtype=params.dtype
+            )
+        X_dense, data, indices, indptr = engine_input(X, params.dtype)
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=params.dtype)
+        engine_predict(network, params, X_dense, data, indices, indptr, out,
+                       _chunk_rows(X.shape[0], network))
+        return out
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Private score method without input validation."""
+        # Input validation would remove feature names, so we disable it
+        y_pred = self._predict(X, check_input=False)
+
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

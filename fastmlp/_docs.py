@@ -1,0 +1,136 @@
+"""Parameter and attribute descriptions shared by both estimators' docstrings."""
+
+PARAMETERS = """
+    hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith
+        hidden layer. An empty tuple gives a network with no hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function for the hidden layer: f(x) = x, 1 / (1 + exp(-x)),
+        tanh(x) or max(0, x).
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization: 'lbfgs' (quasi-Newton, good for
+        small datasets), 'sgd' (stochastic gradient descent) or 'adam'
+        (Kingma and Ba's stochastic optimizer).
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term on the weights (not the
+        intercepts), divided by the sample-weight sum of each batch.
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers; 'auto' means
+        ``min(200, n_samples)``. Unused by lbfgs.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates, used with solver='sgd':
+        constant; ``learning_rate_init / pow(t, power_t)``; or divided by 5
+        each time two consecutive epochs fail to improve by tol.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate (sgd and adam).
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate (sgd, invscaling).
+
+    max_iter : int, default=200
+        Maximum number of iterations: epochs for the stochastic solvers,
+        iterations for lbfgs.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration (stochastic solvers).
+
+    random_state : int, RandomState instance, default=None
+        Determines weight and bias initialization, the validation split of
+        early stopping and the shuffling; the same value gives the same
+        model as scikit-learn's.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization: training stops (or the adaptive rate
+        decreases) after ``n_iter_no_change`` epochs without improving the
+        loss or validation score by at least tol.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        When True, reuse the solution of the previous call to fit as
+        initialization.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update, between 0 and 1 (sgd).
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum (sgd with momentum > 0).
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training data and
+        stop when the validation score stops improving; the best weights
+        seen are restored at the end of the fit.
+
+    validation_fraction : float, default=0.1
+        Proportion of training data set aside for early stopping.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate of the first moment estimates (adam).
+
+    beta_2 : float, default=0.999
+        Exponential decay rate of the second moment estimates (adam).
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs not meeting ``tol`` improvement
+        (stochastic solvers); ``np.inf`` never stops early.
+
+    max_fun : int, default=15000
+        Maximum number of loss function calls (lbfgs).
+"""
+
+ATTRIBUTES = """
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting; None with
+        early_stopping, where validation_scores_ is used instead.
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        The loss at the end of each training step (stochastic solvers).
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The score on the validation set at each iteration, with
+        early_stopping; None otherwise.
+
+    best_validation_score_ : float or None
+        The best validation score that triggered the early stop.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix between layer i and layer i + 1.
+        Views into one flat buffer: in-place edits change the model.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector of layer i + 1, likewise views.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string feature names.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+"""
