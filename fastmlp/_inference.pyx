@@ -11,8 +11,8 @@ from ._losses cimport output_activation
 
 def predict(Network network,
             const floating[::1] params,    # IN flat parameters
-            floating[:, ::1] X,            # IN dense X, or (0, 0) when sparse
-            floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+            const floating[:, ::1] X,            # IN dense X, or (0, 0) when sparse
+            const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] X_indptr,
             floating[:, ::1] out,          # OUT (n_samples, n_outputs)
             Py_ssize_t chunk_rows):

@@ -133,11 +133,12 @@ cdef void output_activation(floating* Z,           # IN z - bias, OUT p = f(z)
 
 def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias,
                                const floating[:, ::1] Y, const floating[::1] sample_weight,
-                               int output, floating delta_scale, floating[:, ::1] delta):
+                               int output, double delta_scale, floating[:, ::1] delta):
     """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale."""
     return output_loss_delta(&Z[0, 0], &bias[0], &Y[0, 0],
                              &sample_weight[0] if sample_weight.shape[0] else NULL,
-                             Z.shape[0], Z.shape[1], output, delta_scale, &delta[0, 0])
+                             Z.shape[0], Z.shape[1], output, <floating>delta_scale,
+                             &delta[0, 0])
 
 
 def _output_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int output):

@@ -13,7 +13,7 @@ from ._losses cimport output_loss_delta
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate, ADAM
 
 
-cdef inline void _set_input(Input* inp, floating[:, ::1] X, floating[::1] X_data,
+cdef inline void _set_input(Input* inp, const floating[:, ::1] X, const floating[::1] X_data,
                             const Py_ssize_t[::1] X_indices,
                             const Py_ssize_t[::1] X_indptr) noexcept nogil:
     inp.x = NULL
@@ -30,8 +30,8 @@ def train_epoch(Network network,
                 floating[::1] moment_1,        # IN/OUT SGD velocity or Adam m
                 floating[::1] moment_2,        # IN/OUT Adam v (unused by SGD)
                 floating[::1] work,            # work: network.work_size(batch_size, gather)
-                floating[:, ::1] X,            # IN dense X, or (0, 0) when sparse
-                floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                const floating[:, ::1] X,            # IN dense X, or (0, 0) when sparse
+                const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 const Py_ssize_t[::1] X_indptr,
                 const floating[:, ::1] Y,      # IN (n_samples, n_outputs)
                 const floating[::1] sample_weight,
@@ -138,7 +138,7 @@ def loss_gradient(Network network,
                   floating[::1] params,        # IN flat parameters
                   floating[::1] grads,         # OUT flat gradient
                   floating[::1] work,          # work: network.work_size(chunk_rows, False)
-                  floating[:, ::1] X, floating[::1] X_data,
+                  const floating[:, ::1] X, const floating[::1] X_data,
                   const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
                   const floating[:, ::1] Y, const floating[::1] sample_weight,
                   Py_ssize_t chunk_rows, double alpha, double delta_scale):

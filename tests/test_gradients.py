@@ -1,0 +1,132 @@
+"""The engine's loss and gradient, checked by property-based tests.
+
+For random architectures, activations, losses, dtypes, weights and L2
+strengths: the engine's loss equals an independent NumPy forward pass, and
+its analytic gradient equals central finite differences of its own loss.
+"""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from fastmlp._activations import Activation
+from fastmlp._engine_input import engine_input
+from fastmlp._losses import Output
+from fastmlp._network import Network
+from fastmlp._training import loss_gradient
+from numpy_reference import forward, loss as reference_loss
+
+OUTPUTS = {
+    "squared_error": Output.SQUARED_ERROR,
+    "poisson": Output.POISSON,
+    "binary_log_loss": Output.BINARY_LOG_LOSS,
+    "log_loss": Output.LOG_LOSS,
+}
+
+
+def engine_loss_grad(layer_units, activation, output, params, X, Y, sw, alpha, chunk_rows):
+    network = Network(layer_units, Activation[activation.upper()], OUTPUTS[output])
+    dtype = params.dtype
+    grads = np.empty_like(params)
+    work = np.empty(network.work_size(chunk_rows, False), dtype=dtype)
+    # lbfgs's scaling: the gradient of the reported squared-error loss
+    scale = 1.0 / layer_units[-1] if output == "squared_error" else 1.0
+    loss = loss_gradient(network, params, grads, work, *engine_input(X, dtype),
+                         np.ascontiguousarray(Y, dtype=dtype),
+                         np.empty(0, dtype) if sw is None else sw.astype(dtype),
+                         chunk_rows, alpha, scale)
+    return loss, grads
+
+
+@st.composite
+def problems(draw):
+    n_hidden = draw(st.integers(0, 3))
+    hidden = [draw(st.integers(1, 8)) for _ in range(n_hidden)]
+    n_features = draw(st.integers(1, 6))
+    output = draw(st.sampled_from(list(OUTPUTS)))
+    n_outputs = draw(st.integers(2 if output == "log_loss" else 1, 4))
+    n_samples = draw(st.integers(1, 12))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.RandomState(seed)
+    layer_units = [n_features] + hidden + [n_outputs]
+    n_params = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:])) + sum(layer_units[1:])
+    params = rng.uniform(-1, 1, n_params)
+    X = rng.randn(n_samples, n_features)
+    if draw(st.booleans()):
+        X[rng.rand(*X.shape) < 0.5] = 0
+        X = sp.csr_matrix(X)
+    if output == "log_loss":
+        Y = np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
+    elif output == "binary_log_loss":
+        Y = (rng.rand(n_samples, n_outputs) > 0.5).astype(float)
+    elif output == "poisson":
+        Y = rng.poisson(1.5, (n_samples, n_outputs)).astype(float)
+    else:
+        Y = rng.randn(n_samples, n_outputs)
+    sw = rng.uniform(0.2, 3, n_samples) if draw(st.booleans()) else None
+    return dict(
+        layer_units=layer_units,
+        activation=draw(st.sampled_from(["identity", "logistic", "tanh", "relu"])),
+        output=output,
+        params=params,
+        X=X,
+        Y=Y,
+        sw=sw,
+        alpha=draw(st.sampled_from([0.0, 0.3])),
+        chunk_rows=draw(st.integers(1, n_samples)),
+    )
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else X
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_gradient_matches_finite_differences(p):
+    if p["activation"] == "relu":
+        # finite differences are meaningless across relu's kink
+        _, pre = forward(p["params"], p["layer_units"], "relu", p["output"], _dense(p["X"]))
+        assume(all(np.abs(Z).min() > 1e-4 for Z in pre))
+    args = (p["layer_units"], p["activation"], p["output"])
+    rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"])
+    loss, grad = engine_loss_grad(*args, p["params"].copy(), *rest)
+
+    expected = reference_loss(p["params"], *args, _dense(p["X"]), p["Y"], p["sw"], p["alpha"])
+    np.testing.assert_allclose(loss, expected, rtol=1e-10, atol=1e-12)
+
+    h = 1e-6
+    numeric = np.empty_like(grad)
+    for i in range(grad.shape[0]):
+        step = np.zeros_like(p["params"])
+        step[i] = h
+        plus, _ = engine_loss_grad(*args, p["params"] + step, *rest)
+        minus, _ = engine_loss_grad(*args, p["params"] - step, *rest)
+        numeric[i] = (plus - minus) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems())
+def test_float32_matches_float64(p):
+    args = (p["layer_units"], p["activation"], p["output"])
+    rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"])
+    loss64, grad64 = engine_loss_grad(*args, p["params"].copy(), *rest)
+    loss32, grad32 = engine_loss_grad(*args, p["params"].astype(np.float32), *rest)
+    assert grad32.dtype == np.float32
+    np.testing.assert_allclose(loss32, loss64, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grad32, grad64, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("output", list(OUTPUTS))
+def test_chunking_does_not_change_loss_or_gradient(output):
+    rng = np.random.RandomState(0)
+    units = [5, 7, 3]
+    params = rng.uniform(-1, 1, 5 * 7 + 7 * 3 + 10)
+    X = rng.randn(50, 5)
+    Y = (rng.rand(50, 3) > 0.5).astype(float) if output != "log_loss" else np.eye(3)[rng.randint(3, size=50)]
+    whole = engine_loss_grad(units, "tanh", output, params, X, Y, None, 0.1, 50)
+    chunked = engine_loss_grad(units, "tanh", output, params, X, Y, None, 0.1, 7)
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-13)
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-11, atol=1e-14)

@@ -1,0 +1,159 @@
+"""Each engine kernel against a NumPy one-liner, for both dtypes."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import expit
+
+from fastmlp._activations import (
+    Activation,
+    _activation_derivative_memview,
+    _bias_activation_memview,
+)
+from fastmlp._losses import Output, _output_activation_memview, _output_loss_delta_memview
+from fastmlp._optimizers import _adam_step_memview, _sgd_step_memview
+from fastmlp._sparse import _csr_rows_T_dot_memview, _csr_rows_dot_memview
+from numpy_reference import HIDDEN, OUTPUT_ACTIVATION, per_sample_loss
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+OUTPUTS = {
+    "squared_error": Output.SQUARED_ERROR,
+    "poisson": Output.POISSON,
+    "binary_log_loss": Output.BINARY_LOG_LOSS,
+    "log_loss": Output.LOG_LOSS,
+}
+
+
+def _data(dtype, shape=(13, 7), scale=3.0, seed=0):
+    return (scale * np.random.RandomState(seed).randn(*shape)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(HIDDEN))
+def test_bias_activation(dtype, name):
+    Z, b = _data(dtype), _data(dtype, (7,), seed=1)
+    expected = HIDDEN[name][0](Z.astype(np.float64) + b)
+    _bias_activation_memview(Z, b, Activation[name.upper()])
+    np.testing.assert_allclose(Z, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+def test_logistic_is_finite_for_extreme_inputs():
+    Z = np.array([[-1e4, -800.0, 0.0, 800.0, 1e4]])
+    _bias_activation_memview(Z, np.zeros(5), Activation.LOGISTIC)
+    np.testing.assert_array_equal(Z, [[0.0, expit(-800.0), 0.5, 1.0, 1.0]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(HIDDEN))
+def test_activation_derivative(dtype, name):
+    A = HIDDEN[name][0](_data(dtype))
+    delta = _data(dtype, seed=2)
+    expected = delta * HIDDEN[name][1](A.astype(np.float64))
+    _activation_derivative_memview(delta, A, Activation[name.upper()])
+    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+def _targets(output, dtype, shape):
+    rng = np.random.RandomState(5)
+    if output == "log_loss":
+        return np.eye(shape[1], dtype=dtype)[rng.randint(shape[1], size=shape[0])]
+    if output == "binary_log_loss":
+        return (rng.rand(*shape) > 0.5).astype(dtype)
+    if output == "poisson":
+        return rng.poisson(2.0, shape).astype(dtype)
+    return rng.randn(*shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output", list(OUTPUTS))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_output_loss_delta(dtype, output, weighted):
+    Z, b = _data(dtype, scale=1.0), _data(dtype, (7,), scale=1.0, seed=1)
+    Y = _targets(output, dtype, Z.shape)
+    sw = np.random.RandomState(3).uniform(0.1, 2, 13).astype(dtype) if weighted else None
+    P = OUTPUT_ACTIVATION[output](Z.astype(np.float64) + b)
+    w = np.ones(13) if sw is None else sw
+    expected_loss = (w * per_sample_loss(output, Y, P)).sum()
+    delta = np.empty_like(Z)
+    got = _output_loss_delta_memview(
+        Z, b, Y, np.empty(0, dtype) if sw is None else sw, OUTPUTS[output], dtype(0.5), delta
+    )
+    np.testing.assert_allclose(got, expected_loss, rtol=RTOL[dtype] * 10)
+    np.testing.assert_allclose(Z, P, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
+    np.testing.assert_allclose(delta, 0.5 * (P - Y) * w[:, None], rtol=RTOL[dtype] * 10,
+                               atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output", list(OUTPUTS))
+def test_output_activation(dtype, output):
+    Z, b = _data(dtype, scale=1.0), _data(dtype, (7,), seed=1)
+    expected = OUTPUT_ACTIVATION[output](Z.astype(np.float64) + b)
+    _output_activation_memview(Z, b, OUTPUTS[output])
+    np.testing.assert_allclose(Z, expected, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("output", ["log_loss", "binary_log_loss"])
+def test_log_losses_stay_finite_for_extreme_logits(output):
+    Z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 700.0]])
+    Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    delta = np.empty_like(Z)
+    loss = _output_loss_delta_memview(Z, np.zeros(3), Y, np.empty(0), OUTPUTS[output], 1.0, delta)
+    assert np.isfinite(loss) and np.isfinite(Z).all() and np.isfinite(delta).all()
+    # a confidently wrong prediction costs -log(eps) per wrong unit, as in scikit-learn
+    assert loss >= -np.log(np.finfo(np.float64).eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_step(dtype):
+    rng = np.random.RandomState(0)
+    p, g = rng.randn(50).astype(dtype), rng.randn(50).astype(dtype)
+    m, v = rng.randn(50).astype(dtype), rng.rand(50).astype(dtype)
+    lr, b1, b2, eps, t = 0.01, 0.9, 0.999, 1e-8, 7
+    m_exp = b1 * m + (1 - b1) * g
+    v_exp = b2 * v + (1 - b2) * g**2
+    lr_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+    p_exp = p - lr_t * m_exp / (np.sqrt(v_exp) + eps)
+    assert _adam_step_memview(p, g, m, v, lr, b1, b2, eps, t)
+    for got, exp in [(m, m_exp), (v, v_exp), (p, p_exp)]:
+        np.testing.assert_allclose(got, exp, rtol=RTOL[dtype] * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_step(dtype, nesterov):
+    rng = np.random.RandomState(1)
+    p, g, vel = (rng.randn(50).astype(dtype) for _ in range(3))
+    lr, mu = 0.1, 0.9
+    vel_exp = mu * vel - lr * g
+    p_exp = p + (mu * vel_exp - lr * g if nesterov else vel_exp)
+    assert _sgd_step_memview(p, g, vel, lr, mu, nesterov)
+    np.testing.assert_allclose(vel, vel_exp, rtol=RTOL[dtype] * 10)
+    np.testing.assert_allclose(p, p_exp, rtol=RTOL[dtype] * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_optimizer_steps_report_non_finite_parameters(dtype):
+    p, g = np.ones(4, dtype), np.array([1, np.nan, 1, 1], dtype)
+    assert not _sgd_step_memview(p, g, np.zeros(4, dtype), 0.1, 0.9, True)
+    p, g = np.ones(4, dtype), np.ones(4, dtype)
+    assert not _adam_step_memview(p, g, np.zeros(4, dtype), np.zeros(4, dtype),
+                                  np.inf, 0.9, 0.999, 1e-8, 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_csr_rows_products(dtype):
+    rng = np.random.RandomState(0)
+    X = sp.random(20, 15, density=0.2, format="csr", random_state=rng, dtype=dtype)
+    rows = np.array([3, 0, 19, 3, 7], dtype=np.intp)
+    W = rng.randn(15, 6).astype(dtype)
+    delta = rng.randn(5, 6).astype(dtype)
+    args = (X.data, X.indices.astype(np.intp), X.indptr.astype(np.intp), rows)
+    out = np.empty((5, 6), dtype)
+    _csr_rows_dot_memview(*args, W, out)
+    np.testing.assert_allclose(out, X[rows].toarray() @ W, rtol=RTOL[dtype] * 10,
+                               atol=RTOL[dtype])
+    acc = np.ones((15, 6), dtype)
+    _csr_rows_T_dot_memview(*args, delta, acc)
+    np.testing.assert_allclose(acc, 1 + X[rows].toarray().T @ delta,
+                               rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
