@@ -46,6 +46,40 @@ def blas_threads():
     return n_cores()
 
 
+def _cpu_jiffies():
+    """(total, idle) jiffies of all CPUs from /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields[:8]), fields[3] + fields[4]  # idle + iowait
+
+
+class LoadMeter:
+    """Share of the machine's CPU that other processes used during a run.
+
+    A run on a shared machine is only as good as the CPU it got: this is
+    busy time of all CPUs minus this process's own (and its children's),
+    over the wall-clock capacity of all CPUs.
+    """
+
+    def __init__(self):
+        self.start = _cpu_jiffies(), os.times()
+
+    def others_share(self):
+        """Fraction in [0, 1], or None where /proc/stat is missing."""
+        (j0, t0), (j1, t1) = self.start, (_cpu_jiffies(), os.times())
+        if j0 is None or j1 is None or j1[0] == j0[0]:
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        total = j1[0] - j0[0]
+        busy = total - (j1[1] - j0[1])
+        own = sum(getattr(t1, a) - getattr(t0, a) for a in
+                  ("user", "system", "children_user", "children_system")) * tick
+        return min(max((busy - own) / total, 0.0), 1.0)
+
+
 def _version(dist):
     try:
         return metadata.version(dist)
@@ -60,6 +94,8 @@ def describe():
         f"cores available: {n_cores()} (os.cpu_count() = {os.cpu_count()})",
         f"OS: {platform.platform()}",
         f"Python: {platform.python_version()}",
+        "load average (1, 5, 15 min) at the end: "
+        + ", ".join(f"{v:.2f}" for v in os.getloadavg()),
     ]
     versions = {d: _version(d) for d in
                 ("fastmlp", "numpy", "scipy", "scikit-learn", "torch",

@@ -89,6 +89,7 @@ def main(argv=None):
     """Run the selected cases and checks, print and write the results."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
+    load = machine.LoadMeter()
     wanted = [n.strip() for n in args.peers.split(",") if n.strip()]
     try:
         peers, notes = load_peers(wanted)
@@ -150,6 +151,11 @@ def main(argv=None):
         notes.append("Scaling sweep and plot skipped in --quick mode (add --plot).")
 
     elapsed = time.perf_counter() - started
+    others = load.others_share()
+    if others is not None and others > 0.10:
+        notes.insert(0, f"Other processes used {others:.0%} of the machine's CPU "
+                        "during this run: timings are noisy, compare ratios only "
+                        "with care and rerun on a quiet machine.")
     title = [
         "command: `python -m benchmarks " + " ".join(
             sys.argv[1:] if argv is None else argv) + "`",
@@ -157,6 +163,8 @@ def main(argv=None):
         f"repeats: {args.repeats} after one warm-up, medians; dtypes: "
         f"{', '.join(dtypes)}; {'quick sizes' if args.quick else 'full sizes'}; "
         f"harness time {elapsed:.0f} s",
+        "CPU used by other processes during the run: "
+        + ("unknown" if others is None else f"{others:.0%}"),
     ]
     text = report.render(title, machine.describe(), case_results, list(peers),
                          sections, notes)

@@ -84,6 +84,6 @@ def measure(peers, dtype, repeats, quick, log=print):
     body = table(["library", "sequential (2 fits)", "2 threads", "threads / sequential"],
                  rows)
     return (body + f"\n\nTwo fits of {n_rows} x {X.shape[1]} {dtype}, hidden "
-            f"{case.hidden}, {case.epochs} epochs, BLAS and OpenMP limited to 1 thread; "
+            f"{case.hidden}, max_iter={case.epochs}, BLAS and OpenMP limited to 1 thread; "
             f"medians of {repeats}. Below 1 means the fits overlapped "
             "(target for fastmlp: <= 0.6).")
