@@ -6,12 +6,16 @@ cpdef enum Solver:
     ADAM = 1
 
 cdef bint adam_step(floating* params, const floating* grads,
-                    floating* m, floating* v, Py_ssize_t n_params,
+                    floating* m, floating* v,
+                    Py_ssize_t n_coefs, Py_ssize_t n_params,
+                    double alpha, double sw_sum, double* sumsq,
                     double learning_rate, double beta_1, double beta_2,
                     double epsilon) noexcept nogil
 
 cdef bint sgd_step(floating* params, const floating* grads,
-                   floating* velocity, Py_ssize_t n_params,
+                   floating* velocity,
+                   Py_ssize_t n_coefs, Py_ssize_t n_params,
+                   double alpha, double sw_sum, double* sumsq,
                    double learning_rate, double momentum,
                    bint nesterov) noexcept nogil
 

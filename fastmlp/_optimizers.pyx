@@ -1,6 +1,11 @@
 """Adam and SGD (momentum, Nesterov) steps over the flat parameter buffer.
 
-Both follow scikit-learn's formulas operation for operation, so that the same
+Each step is one loop that also finishes the gradient: the engine's backward
+pass leaves the raw sums A.T @ delta, and the step forms
+g = (raw + alpha * W) / sw_sum (the L2 term on coefficients only) and adds up
+sum(W**2) for the loss, so every minibatch reads the buffers once.
+
+Both follow scikit-learn's formulas operation for operation, so the same
 gradients give the same parameters. Each returns False when a parameter has
 become non-finite, which the training loop turns into an error: checking
 inside the step costs one comparison per parameter and catches the minibatch
@@ -25,66 +30,121 @@ cdef double adam_learning_rate(double learning_rate_init, double beta_1,
     return learning_rate_init * sqrt(1 - pow(beta_2, t)) / (1 - pow(beta_1, t))
 
 
-cdef bint adam_step(floating* params,        # IN/OUT (n_params,)
-                    const floating* grads,   # IN (n_params,)
-                    floating* m,             # IN/OUT first moments
-                    floating* v,             # IN/OUT second moments
-                    Py_ssize_t n_params,
-                    double learning_rate, double beta_1, double beta_2,
-                    double epsilon) noexcept nogil:
-    """m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g**2;
-    p -= lr_t m / (sqrt(v) + eps), eps added to the uncorrected sqrt(v)"""
+cdef inline bint _adam_range(floating* params, const floating* grads,
+                             floating* m, floating* v, Py_ssize_t start,
+                             Py_ssize_t stop, floating alpha, floating sw_sum,
+                             double* sumsq, floating lr, floating b1, floating b2,
+                             floating eps) noexcept nogil:
     cdef Py_ssize_t i
-    cdef floating g, b1 = beta_1, b2 = beta_2, lr = learning_rate, eps = epsilon
-    cdef floating c1 = 1 - beta_1, c2 = 1 - beta_2
+    cdef floating g, p, c1 = 1 - b1, c2 = 1 - b2
+    cdef double ss = 0
     cdef bint finite = True
-    for i in range(n_params):
-        g = grads[i]
+    for i in range(start, stop):
+        p = params[i]
+        ss += p * p
+        g = (grads[i] + alpha * p) / sw_sum
         m[i] = b1 * m[i] + c1 * g
         v[i] = b2 * v[i] + c2 * (g * g)
         if floating is float:
-            params[i] += -lr * m[i] / (sqrtf(v[i]) + eps)
+            p = p + -lr * m[i] / (sqrtf(v[i]) + eps)
         else:
-            params[i] += -lr * m[i] / (sqrt(v[i]) + eps)
-        finite &= _finite(params[i])
+            p = p + -lr * m[i] / (sqrt(v[i]) + eps)
+        params[i] = p
+        finite &= _finite(p)
+    sumsq[0] += ss
+    return finite
+
+
+cdef bint adam_step(floating* params,        # IN/OUT (n_params,)
+                    const floating* grads,   # IN raw gradient sums (n_params,)
+                    floating* m,             # IN/OUT first moments
+                    floating* v,             # IN/OUT second moments
+                    Py_ssize_t n_coefs, Py_ssize_t n_params,
+                    double alpha, double sw_sum,
+                    double* sumsq,           # OUT sum of squared coefficients
+                    double learning_rate, double beta_1, double beta_2,
+                    double epsilon) noexcept nogil:
+    """g = (raw + alpha W) / sw_sum; m = b1 m + (1 - b1) g;
+    v = b2 v + (1 - b2) g**2; p -= lr_t m / (sqrt(v) + eps), eps added to the
+    uncorrected sqrt(v)"""
+    sumsq[0] = 0
+    cdef bint coefs_finite = _adam_range(
+        params, grads, m, v, 0, n_coefs, <floating>alpha, <floating>sw_sum, sumsq,
+        <floating>learning_rate, <floating>beta_1, <floating>beta_2, <floating>epsilon)
+    cdef double intercept_sumsq = 0
+    cdef bint intercepts_finite = _adam_range(
+        params, grads, m, v, n_coefs, n_params, 0, <floating>sw_sum, &intercept_sumsq,
+        <floating>learning_rate, <floating>beta_1, <floating>beta_2, <floating>epsilon)
+    return coefs_finite and intercepts_finite
+
+
+cdef inline bint _sgd_range(floating* params, const floating* grads,
+                            floating* velocity, Py_ssize_t start, Py_ssize_t stop,
+                            floating alpha, floating sw_sum, double* sumsq,
+                            floating lr, floating mu, bint nesterov) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating g, p
+    cdef double ss = 0
+    cdef bint finite = True
+    for i in range(start, stop):
+        p = params[i]
+        ss += p * p
+        g = (grads[i] + alpha * p) / sw_sum
+        velocity[i] = mu * velocity[i] - lr * g
+        if nesterov:
+            p = p + (mu * velocity[i] - lr * g)
+        else:
+            p = p + velocity[i]
+        params[i] = p
+        finite &= _finite(p)
+    sumsq[0] += ss
     return finite
 
 
 cdef bint sgd_step(floating* params,        # IN/OUT (n_params,)
-                   const floating* grads,   # IN (n_params,)
+                   const floating* grads,   # IN raw gradient sums (n_params,)
                    floating* velocity,      # IN/OUT (n_params,)
-                   Py_ssize_t n_params,
+                   Py_ssize_t n_coefs, Py_ssize_t n_params,
+                   double alpha, double sw_sum,
+                   double* sumsq,           # OUT sum of squared coefficients
                    double learning_rate, double momentum,
                    bint nesterov) noexcept nogil:
-    """v = mu v - lr g; p += v, or p += mu v - lr g with Nesterov's momentum"""
-    cdef Py_ssize_t i
-    cdef floating g, mu = momentum, lr = learning_rate
-    cdef bint finite = True
-    for i in range(n_params):
-        g = grads[i]
-        velocity[i] = mu * velocity[i] - lr * g
-        if nesterov:
-            params[i] += mu * velocity[i] - lr * g
-        else:
-            params[i] += velocity[i]
-        finite &= _finite(params[i])
-    return finite
+    """g = (raw + alpha W) / sw_sum; v = mu v - lr g; p += v, or
+    p += mu v - lr g with Nesterov's momentum"""
+    sumsq[0] = 0
+    cdef bint coefs_finite = _sgd_range(
+        params, grads, velocity, 0, n_coefs, <floating>alpha, <floating>sw_sum, sumsq,
+        <floating>learning_rate, <floating>momentum, nesterov)
+    cdef double intercept_sumsq = 0
+    cdef bint intercepts_finite = _sgd_range(
+        params, grads, velocity, n_coefs, n_params, 0, <floating>sw_sum,
+        &intercept_sumsq, <floating>learning_rate, <floating>momentum, nesterov)
+    return coefs_finite and intercepts_finite
 
 
-# Test-only twins.
+# Test-only twins: a step on already finished gradients (alpha 0, sw_sum 1).
 
 def _adam_step_memview(floating[::1] params, const floating[::1] grads,
                        floating[::1] m, floating[::1] v, double learning_rate_init,
-                       double beta_1, double beta_2, double epsilon, Py_ssize_t t):
-    """One Adam step at time step t (1-based); returns False on a non-finite parameter."""
+                       double beta_1, double beta_2, double epsilon, Py_ssize_t t,
+                       double alpha=0.0, double sw_sum=1.0):
+    """One Adam step at time step t (1-based), all parameters treated as
+    coefficients; returns (finite, sum of squared parameters before it)."""
     cdef double lr = adam_learning_rate(learning_rate_init, beta_1, beta_2, t)
-    return adam_step(&params[0], &grads[0], &m[0], &v[0], params.shape[0],
-                     lr, beta_1, beta_2, epsilon)
+    cdef double sumsq
+    finite = adam_step(&params[0], &grads[0], &m[0], &v[0], params.shape[0],
+                       params.shape[0], alpha, sw_sum, &sumsq, lr, beta_1, beta_2,
+                       epsilon)
+    return finite, sumsq
 
 
 def _sgd_step_memview(floating[::1] params, const floating[::1] grads,
                       floating[::1] velocity, double learning_rate, double momentum,
-                      bint nesterov):
-    """One SGD step; returns False on a non-finite parameter."""
-    return sgd_step(&params[0], &grads[0], &velocity[0], params.shape[0],
-                    learning_rate, momentum, nesterov)
+                      bint nesterov, double alpha=0.0, double sw_sum=1.0):
+    """One SGD step, all parameters treated as coefficients; returns
+    (finite, sum of squared parameters before it)."""
+    cdef double sumsq
+    finite = sgd_step(&params[0], &grads[0], &velocity[0], params.shape[0],
+                      params.shape[0], alpha, sw_sum, &sumsq, learning_rate,
+                      momentum, nesterov)
+    return finite, sumsq

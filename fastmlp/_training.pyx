@@ -115,18 +115,19 @@ def train_epoch(Network network,
                 <floating>delta_scale,
                 wk + w.delta + w.max_rows * net.unit_start[net.n_layers])
             backward(net, p, g, &inp, n_rows, wk, &w, False)
-            sumsq = finalize_gradient(net, p, g, alpha, sw_sum)
-            batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
-            loss_sum += batch_loss * n_rows
-
+            # the step finishes the gradient (L2, 1 / sw_sum) as it goes
             if solver == ADAM:
                 t += 1
-                finite = adam_step(p, g, &moment_1[0], &moment_2[0], net.n_params,
+                finite = adam_step(p, g, &moment_1[0], &moment_2[0], net.n_coefs,
+                                   net.n_params, alpha, sw_sum, &sumsq,
                                    adam_learning_rate(learning_rate, beta_1, beta_2, t),
                                    beta_1, beta_2, epsilon)
             else:
-                finite = sgd_step(p, g, &moment_1[0], net.n_params, learning_rate,
-                                  momentum, nesterov)
+                finite = sgd_step(p, g, &moment_1[0], net.n_coefs, net.n_params,
+                                  alpha, sw_sum, &sumsq, learning_rate, momentum,
+                                  nesterov)
+            batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
+            loss_sum += batch_loss * n_rows
             n_batches += 1
             if not finite:
                 break
