@@ -935,3 +935,60 @@ def test_column_vector_target_is_raveled_with_warning():
         clf = MLPClassifier(max_iter=3, random_state=0).fit(X, y.reshape(-1, 1))
     assert clf.n_outputs_ == 3 and clf.out_activation_ == "softmax"
     assert clf.predict(X).shape == (len(X),)
+
+
+# ------------------------------------------- documented differences (README)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("model_dtype, input_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_prediction_inputs_are_cast_to_the_model_dtype(Est, model_dtype, input_dtype):
+    # README: "prediction inputs are cast to it" (scikit-learn promotes instead).
+    X, y = _data_for(Est)
+    est = Est(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(X.astype(model_dtype), y)
+    out = _proba_or_values(est, X.astype(input_dtype))
+    assert out.dtype == model_dtype
+    assert_array_equal(out, _proba_or_values(est, X.astype(input_dtype).astype(model_dtype)))
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_training_on_another_dtype_moves_the_model_to_it(Est, how):
+    # README: "The model's dtype is the training data's".
+    X, y = _data_for(Est)
+    extra = {"classes": np.unique(y)} if (Est is MLPClassifier and how == "partial_fit") else {}
+    est = Est(hidden_layer_sizes=(6,), max_iter=3, warm_start=True, random_state=0)
+    if how == "partial_fit":
+        est.partial_fit(X.astype(np.float32), y, **extra)
+        start = [c.astype(np.float64) for c in est.coefs_]
+        est.partial_fit(X, y)
+    else:
+        est.fit(X.astype(np.float32), y)
+        start = [c.astype(np.float64) for c in est.coefs_]
+        est.fit(X, y)
+    assert all(a.dtype == np.float64 for a in est.coefs_ + est.intercepts_)
+    assert _proba_or_values(est, X).dtype == np.float64
+    # training went on from the float32 weights
+    step = max(np.abs(a - b).max() for a, b in zip(start, est.coefs_))
+    assert 0 < step < 0.5
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_non_finite_update_raises_and_keeps_previous_parameters(how):
+    # README: the fit stops where parameters become non-finite, raises
+    # scikit-learn's error and leaves the parameters as before the call.
+    X, y = _data_for(MLPRegressor)
+    est = MLPRegressor(hidden_layer_sizes=(6,), solver="sgd", max_iter=3, warm_start=True, random_state=0)
+    est.fit(X, y) if how == "warm_start" else est.partial_fit(X, y)
+    before = [a.copy() for a in est.coefs_ + est.intercepts_]
+    pred_before = est.predict(X)
+    huge = np.full_like(X, np.finfo(np.float64).max / 10)
+    with pytest.raises(ValueError, match="non-finite parameter weights"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if how == "warm_start":
+            est.fit(huge, y)
+        else:
+            est.partial_fit(huge, y)
+    for a, b in zip(est.coefs_ + est.intercepts_, before):
+        assert_array_equal(a, b)
+    assert_array_equal(est.predict(X), pred_before)
