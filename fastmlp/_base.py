@@ -15,6 +15,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy
+import scipy.sparse as sp
 import scipy.optimize
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -27,7 +28,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._activations import Activation
 from ._engine_input import engine_input
-from ._inference import predict as engine_predict
+from ._inference import predict_dense, predict_sparse
 from ._losses import Output
 from ._network import Network
 from ._optimizer_state import AdamState, SGDState
@@ -62,8 +63,7 @@ _NON_FINITE = (
 
 
 def _chunk_rows(n_samples, network):
-    per_row = 2 * sum(network.layer_units[1:]) + network.layer_units[0]
-    return int(max(1, min(n_samples, _CHUNK_VALUES // per_row)))
+    return max(1, min(n_samples, _CHUNK_VALUES // network.values_per_row))
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -171,31 +171,35 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         coefs_ and intercepts_.
 
         The buffer is rebuilt (a copy) only when a user replaced the arrays,
-        after unpickling, or when `dtype` differs from the model's.
+        after unpickling, or when `dtype` differs from the model's; the
+        common case is a few identity checks, cheap enough for predict.
         """
-        layer_units = self._layer_units()
-        key = (tuple(layer_units), self.activation, self.out_activation_)
-        network = getattr(self, "_network", None)
-        if network is None or self._network_key != key:
-            network = Network(layer_units, _ACTIVATIONS[self.activation],
-                              _OUTPUTS[self.out_activation_])
-            self._network, self._network_key = network, key
-        flat = getattr(self, "_params", None)
-        views = getattr(self, "_param_views", ())
-        current = list(self.coefs_) + list(self.intercepts_)
-        if (
-            flat is None
-            or (dtype is not None and flat.dtype != dtype)
-            or len(views) != len(current)
-            or any(a is not b for a, b in zip(views, current))
-        ):
+        flat = self.__dict__.get("_params")
+        views = self.__dict__.get("_param_views", ())
+        coefs, intercepts = self.coefs_, self.intercepts_
+        in_sync = (
+            flat is not None
+            and (dtype is None or flat.dtype == dtype)
+            and len(views) == len(coefs) + len(intercepts)
+            and all(a is b for a, b in zip(views, coefs))
+            and all(a is b for a, b in zip(views[len(coefs):], intercepts))
+        )
+        network = self.__dict__.get("_network")
+        key = self.__dict__.get("_network_key")
+        if not (in_sync and network is not None
+                and key[1] == self.activation and key[2] == self.out_activation_):
+            layer_units = self._layer_units()
+            key = (tuple(layer_units), self.activation, self.out_activation_)
+            if network is None or self._network_key != key:
+                network = Network(layer_units, _ACTIVATIONS[self.activation],
+                                  _OUTPUTS[self.out_activation_])
+                self._network, self._network_key = network, key
+        if not in_sync:
             if dtype is None:
-                dtype = self.coefs_[0].dtype
+                dtype = np.result_type(coefs[0].dtype, np.float32)
                 if dtype not in (np.float32, np.float64):
                     dtype = np.float64
-            flat, coefs, intercepts = pack_parameters(
-                self.coefs_, self.intercepts_, network, dtype
-            )
+            flat, coefs, intercepts = pack_parameters(coefs, intercepts, network, dtype)
             self._set_parameters(flat, coefs, intercepts)
         return network, flat
 
@@ -594,15 +598,37 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             The output layer's activations, in the model's dtype.
         """
         network, params = self._engine()
-        if check_input:
+        dtype = params.dtype
+        if check_input and not self._is_engine_ready(X, dtype):
             X = validate_data(
-                self, X, accept_sparse=["csr", "csc"], reset=False, dtype=params.dtype
+                self, X, accept_sparse=["csr", "csc"], reset=False, dtype=dtype
             )
-        X_dense, data, indices, indptr = engine_input(X, params.dtype)
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=params.dtype)
-        engine_predict(network, params, X_dense, data, indices, indptr, out,
-                       _chunk_rows(X.shape[0], network))
+            check_input = False
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
+        chunk_rows = _chunk_rows(X.shape[0], network)
+        if sp.issparse(X):
+            _, data, indices, indptr = engine_input(X, dtype)
+            predict_sparse(network, params, data, indices, indptr, out, chunk_rows)
+        elif not predict_dense(network, params, np.ascontiguousarray(X, dtype=dtype),
+                               out, chunk_rows, check_input):
+            # the fast path met a NaN or an infinity: let validation say so
+            validate_data(self, X, reset=False, dtype=dtype)
+            raise ValueError("Input X contains NaN or infinity.")
         return out
+
+    def _is_engine_ready(self, X, dtype):
+        """Whether X can go to the engine as it is (a fast path for small
+        predictions: full validation costs tens of microseconds, a one-row
+        forward pass one). The engine still checks that X is finite."""
+        return (
+            type(X) is np.ndarray
+            and X.dtype == dtype
+            and X.ndim == 2
+            and X.flags.c_contiguous
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and "feature_names_in_" not in self.__dict__
+        )
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Private score method without input validation."""

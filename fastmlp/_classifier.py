@@ -152,6 +152,18 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return y[:, 0]
         return None
 
+    def _labels(self, y_pred):
+        """Labels from the network's output: LabelBinarizer.inverse_transform's
+        rules (argmax for multiclass, threshold 0.5 otherwise) without its
+        validation overhead, which would dominate a one-row prediction."""
+        y_type = self._label_binarizer.y_type_
+        if y_type == "multiclass":
+            return self.classes_.take(y_pred.argmax(axis=1), mode="clip")
+        indicator = (y_pred > 0.5).astype(int)
+        if y_type == "binary":
+            return self.classes_[indicator.ravel()]
+        return indicator
+
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
 
@@ -165,17 +177,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
         """Private predict method with optional input validation"""
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
-
-        if self.n_outputs_ == 1:
-            y_pred = y_pred.ravel()
-
-        return self._label_binarizer.inverse_transform(y_pred)
+        return self._labels(self._forward_pass_fast(X, check_input=check_input))
 
     def _score(self, X, y, sample_weight=None):
         return super()._score_with_function(
@@ -252,7 +260,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The predicted probability of the sample for each class in the
             model, where classes are ordered as they are in `self.classes_`.
         """
-        check_is_fitted(self)
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
         y_pred = self._forward_pass_fast(X)
 
         if self.n_outputs_ == 1:

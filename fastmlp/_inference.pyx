@@ -1,56 +1,114 @@
 """Inference: the forward pass over row chunks, GIL released, so memory stays
 bounded by the chunk and concurrent predictions share nothing but the
-parameters."""
-import numpy as np
+parameters (each call has its own work buffer)."""
 from cython cimport floating
+from libc.math cimport fabs
+from libc.float cimport FLT_MAX, DBL_MAX
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from ._network cimport Network, Net, Work, Input, forward, layer_activations
 from ._losses cimport output_activation
 
 
-def predict(Network network,
-            const floating[::1] params,    # IN flat parameters
-            const floating[:, ::1] X,            # IN dense X, or (0, 0) when sparse
-            const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-            const Py_ssize_t[::1] X_indptr,
-            floating[:, ::1] out,          # OUT (n_samples, n_outputs)
-            Py_ssize_t chunk_rows):
-    """out = network output for every row of X (output activation applied)."""
-    cdef Net* net = &network.net
-    cdef Py_ssize_t n_samples = out.shape[0]
-    cdef Py_ssize_t n_outputs = net.units[net.n_layers]
-    cdef Py_ssize_t start, n_rows
-    cdef bint dense = X.shape[0] > 0
-    if chunk_rows > n_samples:
-        chunk_rows = max(n_samples, 1)
-    cdef Work w = network.work_layout(chunk_rows, False)
-    cdef floating[::1] work = np.empty(w.size, dtype=np.float32 if floating is float else np.float64)
-    cdef floating* wk = &work[0]
-    cdef Input inp
+cdef int _predict_chunks(const Net* net, Work* w, const floating* params,
+                         Input* inp, Py_ssize_t n_samples,
+                         floating* out) noexcept nogil:
+    """out = network output (output activation applied) for every row;
+    returns -1 if the work buffer cannot be allocated"""
+    cdef Py_ssize_t start = 0, n_rows, n_outputs = net.units[net.n_layers]
+    cdef const floating* X = <const floating*>inp.x
     cdef floating* A_out
+    cdef floating* work = <floating*>malloc(w.size * sizeof(floating))
+    if work == NULL:
+        return -1
+    while start < n_samples:
+        n_rows = w.max_rows if n_samples - start >= w.max_rows else n_samples - start
+        if X != NULL:
+            inp.x = <void*>(X + start * net.units[0])
+        else:
+            inp.row_start = start
+        forward(net, params, inp, n_rows, work, w)
+        A_out = layer_activations(net, work, w, net.n_layers)
+        output_activation(A_out, params + net.intercept_start[net.n_layers - 1],
+                          n_rows, n_outputs, net.output)
+        memcpy(out + start * n_outputs, A_out, n_rows * n_outputs * sizeof(floating))
+        start += n_rows
+    free(work)
+    return 0
 
-    if params.shape[0] != net.n_params:
-        raise ValueError("parameter buffer of the wrong size")
-    inp.x = NULL
+
+cdef inline bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef bint finite = True
+    for i in range(n):
+        if floating is float:
+            finite &= fabs(x[i]) <= FLT_MAX
+        else:
+            finite &= fabs(x[i]) <= DBL_MAX
+    return finite
+
+
+def predict_dense(Network network,
+                  const floating[::1] params,   # IN flat parameters
+                  const floating[:, ::1] X,     # IN (n_samples, n_features)
+                  floating[:, ::1] out,         # OUT (n_samples, n_outputs)
+                  Py_ssize_t chunk_rows, bint check_finite):
+    """out = network output for every row of X.
+
+    Returns
+    -------
+    finite : bool
+        False, with out left unwritten, when check_finite is set and X holds
+        a NaN or an infinity (the caller then reports it).
+    """
+    cdef Net* net = &network.net
+    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Work w = network.work_layout(max(1, min(chunk_rows, n_samples)), False)
+    cdef Input inp
+    cdef int status
+    if params.shape[0] != net.n_params or X.shape[1] != net.units[0] \
+            or out.shape[0] != n_samples or out.shape[1] != net.units[net.n_layers]:
+        raise ValueError("buffers of the wrong size")
+    if n_samples == 0:
+        return True
+    inp.x = &X[0, 0]
     inp.rows = NULL
     inp.row_start = 0
-    if not dense:
-        inp.data = &X_data[0]
-        inp.indices = &X_indices[0]
-        inp.indptr = &X_indptr[0]
-
     with nogil:
-        start = 0
-        while start < n_samples:
-            n_rows = chunk_rows if n_samples - start >= chunk_rows else n_samples - start
-            if dense:
-                inp.x = &X[start, 0]
-            else:
-                inp.row_start = start
-            forward(net, &params[0], &inp, n_rows, wk, &w)
-            A_out = layer_activations(net, wk, &w, net.n_layers)
-            output_activation(A_out, &params[0] + net.intercept_start[net.n_layers - 1],
-                              n_rows, n_outputs, net.output)
-            memcpy(&out[start, 0], A_out, n_rows * n_outputs * sizeof(floating))
-            start += n_rows
+        if check_finite and not _all_finite(&X[0, 0], X.shape[0] * X.shape[1]):
+            status = 1
+        else:
+            status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0])
+    if status < 0:
+        raise MemoryError("cannot allocate the prediction work buffer")
+    return status == 0
+
+
+def predict_sparse(Network network,
+                   const floating[::1] params,  # IN flat parameters
+                   const floating[::1] data, const Py_ssize_t[::1] indices,
+                   const Py_ssize_t[::1] indptr,  # IN CSR X
+                   floating[:, ::1] out,        # OUT (n_samples, n_outputs)
+                   Py_ssize_t chunk_rows):
+    """out = network output for every row of the CSR matrix X."""
+    cdef Net* net = &network.net
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1
+    cdef Work w = network.work_layout(max(1, min(chunk_rows, n_samples)), False)
+    cdef Input inp
+    cdef int status = 0
+    if params.shape[0] != net.n_params or out.shape[0] != n_samples \
+            or out.shape[1] != net.units[net.n_layers]:
+        raise ValueError("buffers of the wrong size")
+    if n_samples == 0:
+        return
+    inp.x = NULL
+    inp.data = &data[0]
+    inp.indices = &indices[0]
+    inp.indptr = &indptr[0]
+    inp.rows = NULL
+    inp.row_start = 0
+    with nogil:
+        status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0])
+    if status < 0:
+        raise MemoryError("cannot allocate the prediction work buffer")

@@ -59,6 +59,11 @@ cdef class Network:
         return self.net.n_params
 
     @property
+    def values_per_row(self):
+        """Work-buffer values one row of a chunk needs (input, activations, deltas)."""
+        return self.net.units[0] + 2 * self.net.n_hidden_units
+
+    @property
     def n_coefs(self):
         """Number of coefficients (they precede the intercepts)."""
         return self.net.n_coefs

@@ -10,7 +10,7 @@ RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ta", [BLAS_Trans.NoTrans, BLAS_Trans.Trans])
 @pytest.mark.parametrize("tb", [BLAS_Trans.NoTrans, BLAS_Trans.Trans])
-@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (3, 5, 7), (17, 2, 33), (64, 31, 9)])
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (1, 9, 4), (6, 1, 5), (1, 7, 1), (3, 5, 7), (17, 2, 33), (64, 31, 9)])
 def test_gemm_row_major(dtype, ta, tb, m, n, k):
     rng = np.random.RandomState(m * 100 + n * 10 + k)
     A = rng.randn(*((k, m) if ta == BLAS_Trans.Trans else (m, k))).astype(dtype)
