@@ -425,12 +425,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     self._random_state.shuffle(perm)
                     sample_idx = sample_idx[perm]
 
-                loss_sum, optimizer.t, _, finite = train_epoch(
+                loss_sum, optimizer.t, _, finite, interrupt = train_epoch(
                     network, params, grads, optimizer.moment_1, optimizer.moment_2,
                     work, X_dense, data, indices, indptr, Y, sw, sample_idx,
                     batch_size, gather, *optimizer.engine_args(),
                     self.alpha, 1.0, optimizer.t,
                 )
+                if interrupt is not None:
+                    raise interrupt
                 if not finite:
                     break
 

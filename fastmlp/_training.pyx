@@ -4,8 +4,11 @@ for lbfgs. Each is one call from Python with the GIL released throughout.
 Sparse X is passed as its CSR arrays with an empty dense X (shape (0, 0));
 an empty sample_weight means unit weights.
 """
+from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
 from libc.string cimport memcpy
+
+from ._interrupt cimport check_due, monotonic_seconds
 
 from ._network cimport Network, Net, Work, Input, forward, backward, \
     finalize_gradient, layer_activations
@@ -50,9 +53,13 @@ def train_epoch(Network network,
         Adam's time step after the epoch.
     n_batches : int
         Minibatches completed; fewer than in the epoch when a parameter
-        became non-finite, which stops the epoch at that minibatch.
+        became non-finite, or a signal handler raised, which stops the epoch
+        at that minibatch.
     finite : bool
         False when the epoch stopped on a non-finite parameter.
+    interrupt : BaseException or None
+        What a signal handler raised (KeyboardInterrupt on Ctrl-C), for the
+        caller to re-raise once it has kept the state reached so far.
     """
     cdef Net* net = &network.net
     cdef Work w = network.work_layout(batch_size, gather)
@@ -71,6 +78,8 @@ def train_epoch(Network network,
     cdef floating* p = &params[0]
     cdef floating* g = &grads[0]
     cdef Input inp
+    cdef double last_check = monotonic_seconds()
+    interrupt = None
 
     if work.shape[0] < w.size or params.shape[0] != net.n_params \
             or grads.shape[0] != net.n_params:
@@ -132,7 +141,15 @@ def train_epoch(Network network,
             if not finite:
                 break
             start += n_rows
-    return loss_sum, t, n_batches, finite
+            if check_due(&last_check):
+                with gil:
+                    try:
+                        PyErr_CheckSignals()
+                    except BaseException as exc:
+                        interrupt = exc
+                if interrupt is not None:
+                    break
+    return loss_sum, t, n_batches, finite, interrupt
 
 
 def loss_gradient(Network network,
@@ -145,6 +162,7 @@ def loss_gradient(Network network,
                   Py_ssize_t chunk_rows, double alpha, double delta_scale):
     """Loss over all rows (plus the L2 term) and its gradient, in row chunks
     so memory stays bounded; the chunks' gradients accumulate in place.
+    What a signal handler raises (KeyboardInterrupt) propagates.
 
     Returns
     -------
@@ -162,6 +180,7 @@ def loss_gradient(Network network,
     cdef floating* p = &params[0]
     cdef floating* g = &grads[0]
     cdef Input inp
+    cdef double last_check = monotonic_seconds()
 
     if work.shape[0] < w.size or params.shape[0] != net.n_params \
             or grads.shape[0] != net.n_params:
@@ -186,6 +205,9 @@ def loss_gradient(Network network,
                 wk + w.delta + w.max_rows * net.unit_start[net.n_layers])
             backward(net, p, g, &inp, n_rows, wk, &w, start > 0)
             start += n_rows
+            if check_due(&last_check):
+                with gil:
+                    PyErr_CheckSignals()
         if weighted:
             for r in range(n_samples):
                 sw_sum += sample_weight[r]
