@@ -9,6 +9,7 @@ lbfgs evaluation, one per prediction.
 Behaviour is scikit-learn 1.9's, except where scikit-learn has a known bug
 (each marked "scikit-learn bug" below and listed in the README).
 """
+import math
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -27,6 +28,12 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._activations import Activation
+from ._checks import (
+    FitState,
+    check_fit_memory,
+    check_hidden_layer_sizes,
+    check_numeric_kind,
+)
 from ._engine_input import engine_input
 from ._inference import predict_dense, predict_sparse
 from ._losses import Output
@@ -255,29 +262,36 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        hidden_layer_sizes = self.hidden_layer_sizes
-        if not hasattr(hidden_layer_sizes, "__iter__"):
-            hidden_layer_sizes = [hidden_layer_sizes]
-        hidden_layer_sizes = list(hidden_layer_sizes)
+    def _fit(self, X, y, sample_weight=None, incremental=False, state=None):
+        # A call that fails, for whatever reason (bad input, non-finite
+        # parameters, no memory), leaves the model as it was before it.
+        state = FitState(self) if state is None else state
+        try:
+            return self._fit_checked(X, y, sample_weight, incremental)
+        except BaseException:
+            state.restore()
+            raise
 
-        if np.any(np.array(hidden_layer_sizes) <= 0):
-            raise ValueError(
-                "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
-            )
+    def _fit_checked(self, X, y, sample_weight, incremental):
+        hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
 
+        check_numeric_kind(X)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            # negative weights make the loss unbounded below
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
 
         if y.ndim == 1:
             y = y.reshape((-1, 1))
+        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+        self._check_memory(layer_units, X, first_pass)
         self.n_outputs_ = y.shape[1]
-        layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
 
         # scikit-learn bug: it re-creates RandomState(random_state) on every
         # call, so successive partial_fit calls shuffle in the same order. One
@@ -298,8 +312,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         Y = np.ascontiguousarray(y, dtype=X.dtype)
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)
-        # A diverging fit raises, leaving the parameters as they were before it.
-        start_params = params.copy()
 
         if self.solver in _STOCHASTIC_SOLVERS:
             finite = self._fit_stochastic(
@@ -308,10 +320,26 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             finite = self._fit_lbfgs(network, params, X, Y, sample_weight)
 
+        # _fit restores the parameters as they were before this call
         if not finite or not np.isfinite(params).all():
-            params[...] = start_params
             raise ValueError(_NON_FINITE)
         return self
+
+    def _check_memory(self, layer_units, X, first_pass):
+        """MemoryError, before anything is allocated, when the network's
+        buffers would not fit in the memory available."""
+        n_samples = X.shape[0]
+        dtype = X.dtype
+        if self.solver == "lbfgs":
+            values_per_row = layer_units[0] + 2 * sum(layer_units[1:])
+            rows = max(1, min(n_samples, _CHUNK_VALUES // values_per_row))
+            gather = False
+        else:
+            rows = 200 if self.batch_size == "auto" else self.batch_size
+            rows = max(1, min(rows, n_samples))
+            gather = not sp.issparse(X) and (self.shuffle or self.early_stopping)
+        check_fit_memory(layer_units, dtype, self.solver, rows, gather,
+                         not first_pass, self)
 
     def _fit_lbfgs(self, network, params, X, Y, sample_weight):
         X_dense, data, indices, indptr = engine_input(X, params.dtype)
@@ -332,19 +360,40 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params[...] = packed
             loss = loss_gradient(network, params, grads, work, X_dense, data, indices,
                                  indptr, Y, sw, chunk_rows, self.alpha, delta_scale)
+            if reached["loss"] is None:
+                reached["loss"] = loss
             return loss, grads.astype(np.float64)
+
+        # The last iterate L-BFGS-B accepted, kept so that Ctrl-C leaves the
+        # model there (a line search's trial point may be worse).
+        x0 = params.astype(np.float64)
+        reached = {"x": x0, "loss": None, "n_iter": 0}
+
+        def iteration_done(intermediate_result):
+            reached["x"] = intermediate_result.x.copy()
+            reached["loss"] = intermediate_result.fun
+            reached["n_iter"] += 1
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         if parse_version(scipy.__version__) < parse_version("1.15"):
             options["iprint"] = iprint
-        opt_res = scipy.optimize.minimize(
-            loss_and_grad,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            options=options,
-        )
+        try:
+            opt_res = scipy.optimize.minimize(
+                loss_and_grad,
+                x0,
+                method="L-BFGS-B",
+                jac=True,
+                options=options,
+                callback=iteration_done,
+            )
+        except KeyboardInterrupt:
+            # as the stochastic solvers do: keep what was reached, warn
+            warnings.warn("Training interrupted by user.")
+            params[...] = reached["x"]
+            self.n_iter_ = reached["n_iter"]
+            self.loss_ = np.nan if reached["loss"] is None else reached["loss"]
+            return bool(np.isfinite(params).all())
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         params[...] = opt_res.x
@@ -375,17 +424,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         n_samples = X.shape[0]
         if early_stopping:
-            train_idx, val_idx = train_test_split(
-                np.arange(n_samples),
-                random_state=self._random_state,
-                test_size=self.validation_fraction,
-                stratify=self._stratify_labels(y),
-            )
-            if val_idx.shape[0] < 2:
+            # train_test_split's sizes, checked before it draws anything
+            n_val = math.ceil(self.validation_fraction * n_samples)
+            if n_val < 2 or n_samples - n_val < 1:
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
+                    "or the size of your dataset. early_stopping needs at least 2 "
+                    f"validation rows and 1 training row; validation_fraction="
+                    f"{self.validation_fraction} of {n_samples} rows gives {n_val}."
                 )
+            try:
+                train_idx, val_idx = train_test_split(
+                    np.arange(n_samples),
+                    random_state=self._random_state,
+                    test_size=self.validation_fraction,
+                    stratify=self._stratify_labels(y),
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    "early_stopping cannot split a validation set stratified by "
+                    f"class off these {n_samples} rows: {exc} Increase "
+                    "'validation_fraction' or the size of your dataset, or set "
+                    "early_stopping=False."
+                ) from exc
             X_val = _safe_indexing(X, val_idx)
             y_val = y[val_idx]
             if is_classifier(self):
@@ -425,7 +486,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     self._random_state.shuffle(perm)
                     sample_idx = sample_idx[perm]
 
-                loss_sum, optimizer.t, _, finite, interrupt = train_epoch(
+                loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
                     network, params, grads, optimizer.moment_1, optimizer.moment_2,
                     work, X_dense, data, indices, indptr, Y, sw, sample_idx,
                     batch_size, gather, *optimizer.engine_args(),
@@ -434,6 +495,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if interrupt is not None:
                     raise interrupt
                 if not finite:
+                    self._check_zero_weight_batch(
+                        sw, sample_idx, (n_batches - 1) * batch_size, batch_size
+                    )
                     break
 
                 self.n_iter_ += 1
@@ -492,6 +556,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # restore best weights, in place so the views stay the model's
             params[...] = self._best_params
         return finite
+
+    @staticmethod
+    def _check_zero_weight_batch(sample_weight, order, start, batch_size):
+        """Name the cause when the minibatch at `start` went non-finite
+        because its sample weights are all zero: its gradient is divided by
+        the batch's weight sum (scikit-learn's scaling), 0 / 0."""
+        if sample_weight.shape[0] == 0:
+            return
+        rows = order[start:start + batch_size]
+        if rows.shape[0] and not sample_weight[rows].any():
+            raise ValueError(
+                f"A minibatch of {rows.shape[0]} rows has sample weights that are "
+                "all zero, so its gradient (divided by the batch's weight sum) is "
+                "undefined. Drop the zero-weight rows, or use a larger batch_size."
+            )
 
     def _reset_stopping_state(self, early_stopping, incremental):
         """Make the stopping state match this call's early_stopping setting.
@@ -601,7 +680,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """
         network, params = self._engine()
         dtype = params.dtype
+        check_output = check_input
         if check_input and not self._is_engine_ready(X, dtype):
+            check_numeric_kind(X)
             X = validate_data(
                 self, X, accept_sparse=["csr", "csc"], reset=False, dtype=dtype
             )
@@ -616,6 +697,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # the fast path met a NaN or an infinity: let validation say so
             validate_data(self, X, reset=False, dtype=dtype)
             raise ValueError("Input X contains NaN or infinity.")
+        if check_output and not np.isfinite(out).all():
+            # finite X, but a layer overflowed: never hand back NaN silently
+            raise ValueError(
+                "The network's output is not finite for some rows of X: their "
+                "values are too large for the model's weights (a layer overflowed "
+                f"{np.finfo(dtype).max:.3g}). Scale X as the training data was scaled."
+            )
         return out
 
     def _is_engine_ready(self, X, dtype):

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import BaseMultilayerPerceptron
+from ._checks import FitState
 from ._docs import ATTRIBUTES, PARAMETERS
 
 
@@ -138,6 +139,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
 
+        if (self._label_binarizer.y_type_ != "multilabel-indicator"
+                and len(self.classes_) < 2):
+            raise ValueError(
+                "MLPClassifier needs samples of at least 2 classes to learn from, "
+                f"but the data has only one class: {self.classes_.tolist()[0]!r}. (With "
+                "partial_fit, pass every class in `classes`.)"
+            )
+
         # bool keeps float32 data from being upcast
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
@@ -219,14 +228,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
+        # a failed call leaves the model as it was, classes_ included
+        state = FitState(self)
+        try:
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+        except BaseException:
+            state.restore()
+            raise
 
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, state=state)
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.

@@ -2,6 +2,8 @@
 import numpy as np
 import scipy.sparse as sp
 
+from ._checks import check_sparse_structure
+
 _NO_INDEX = np.zeros(1, dtype=np.intp)
 
 
@@ -25,6 +27,8 @@ def engine_input(X, dtype):
     indptr : ndarray of shape (n_samples + 1,) of intp
     """
     if sp.issparse(X):
+        # the engine indexes the weights with these indices: check them first
+        check_sparse_structure(X)
         X = X.tocsr()
         data = np.ascontiguousarray(X.data, dtype=dtype)
         indices = np.ascontiguousarray(X.indices, dtype=np.intp)

@@ -1,0 +1,241 @@
+"""Refusing what the engine cannot train on, before it runs (issue 4).
+
+Compiled code turns a mistake that Python would report into a crash, a hang
+or silent garbage, so everything the engine trusts is checked here first:
+the layer widths (as Python integers, before any buffer is sized from them),
+the memory a fit will need (against what the machine has free, before
+anything is allocated), the kind of data in X, and the structure of sparse
+matrices (the engine indexes the weights with their column indices).
+scikit-learn's own validation does the rest; see the README, "What fastmlp
+refuses and why".
+"""
+import copy
+import os
+from numbers import Integral
+
+import numpy as np
+
+# Reading /proc/meminfo costs tens of microseconds; a fit needing less than
+# this is not worth asking about (partial_fit may be called per minibatch).
+_SMALL_FIT_BYTES = 64 << 20
+
+
+def check_hidden_layer_sizes(hidden_layer_sizes):
+    """The hidden widths as a list of Python ints, or a clear error.
+
+    The parameter constraints let any array-like through; widths that are
+    floats, booleans, nested sequences or not positive are refused here.
+
+    Raises
+    ------
+    TypeError
+        A width is not an integer.
+    ValueError
+        A width is not positive.
+    """
+    sizes = hidden_layer_sizes
+    if isinstance(sizes, np.ndarray):
+        sizes = sizes.tolist()
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        sizes = [sizes]
+    sizes = list(sizes)
+    for size in sizes:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, Integral):
+            raise TypeError(
+                "hidden_layer_sizes must be a positive int or a sequence of "
+                f"positive ints, got {hidden_layer_sizes!r}: {size!r} is a "
+                f"{type(size).__name__}, not an int."
+            )
+    if any(size <= 0 for size in sizes):
+        raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+    return [int(size) for size in sizes]
+
+
+def check_numeric_kind(X, name="X"):
+    """Refuse strings where numbers are expected.
+
+    NumPy would parse "1.5" into 1.5, so a column of text read from a file
+    without conversion would be trained on silently; scikit-learn refuses
+    string arrays for dtype="numeric" and so does fastmlp. Complex values
+    and non-numeric objects are refused by scikit-learn's validation.
+
+    Raises
+    ------
+    TypeError
+        X holds strings or bytes.
+    """
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind is None and isinstance(X, (list, tuple)):
+        try:
+            kind = np.asarray(X).dtype.kind
+        except (ValueError, TypeError):
+            return  # ragged or odd input: scikit-learn's validation says why
+    if kind in ("U", "S"):
+        raise TypeError(
+            f"{name} holds strings (dtype {np.asarray(X).dtype}); fastmlp needs "
+            f"numbers. Convert {name} explicitly, e.g. {name}.astype(float), or "
+            "encode categories (sklearn.preprocessing.OneHotEncoder)."
+        )
+    if kind == "O" and isinstance(X, np.ndarray):
+        # object arrays are converted value by value anyway; this is as cheap
+        for value in X.flat:
+            if isinstance(value, (str, bytes)):
+                raise TypeError(
+                    f"{name} is an object array holding strings (e.g. {value!r}); "
+                    f"fastmlp needs numbers. Convert {name} explicitly, or "
+                    "encode categories (sklearn.preprocessing.OneHotEncoder)."
+                )
+
+
+def check_sparse_structure(X):
+    """Refuse a sparse matrix whose index arrays are inconsistent.
+
+    scipy checks only the shapes of the index arrays when a matrix is built
+    from (data, indices, indptr); a column index past n_features would make
+    the engine read outside the weight matrix.
+
+    Raises
+    ------
+    ValueError
+    """
+    if X.format not in ("csr", "csc"):
+        return
+    try:
+        X.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(f"X is not a valid {X.format.upper()} matrix: {exc}") from exc
+
+
+def n_parameters(layer_units):
+    """Length of the flat parameter buffer, in exact Python arithmetic."""
+    return sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:])) + sum(
+        layer_units[1:]
+    )
+
+
+def work_values(layer_units, max_rows, gather):
+    """Length of the engine's work buffer (mirrors Network.work_layout)."""
+    n_hidden = sum(layer_units[1:-1]) + layer_units[-1]
+    x = max_rows * layer_units[0] if gather else 0
+    return x + max_rows * (layer_units[-1] + 1 + 2 * n_hidden)
+
+
+def available_memory():
+    """Bytes this process can still allocate without swapping, or None.
+
+    MemAvailable from /proc/meminfo, lowered to the cgroup's limit when the
+    process runs in a container that has one.
+    """
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        return None
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        if limit != "max":
+            with open("/sys/fs/cgroup/memory.current") as f:
+                used = int(f.read().strip())
+            room = max(0, int(limit) - used)
+            available = room if available is None else min(available, room)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def _format_bytes(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} EiB"  # pragma: no cover
+
+
+def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estimator):
+    """Refuse a fit whose buffers would not fit in memory, before allocating.
+
+    The estimate counts the flat buffers a fit holds at once: parameters,
+    gradients, the start-of-call copy (restored if the fit fails), the best
+    parameters kept for early stopping, the optimizer's moments (twice when
+    a warm fit keeps a copy to restore), lbfgs's float64 history, and the
+    engine's work buffer.
+
+    Raises
+    ------
+    MemoryError
+        Before anything is allocated, saying how much is needed and free.
+    """
+    n_params = n_parameters(layer_units)
+    itemsize = np.dtype(dtype).itemsize
+    if solver == "lbfgs":
+        # scipy's L-BFGS-B keeps 10 correction pairs and a few vectors in float64
+        per_param = 4 * itemsize + 30 * 8
+    else:
+        moments = 2 if solver == "adam" else 1
+        per_param = (4 + moments * (2 if warm else 1)) * itemsize
+    needed = n_params * per_param + work_values(layer_units, batch_rows, gather) * itemsize
+    if needed < _SMALL_FIT_BYTES:
+        return
+    available = available_memory()
+    if available is not None and needed <= available:
+        return
+    if available is None and needed <= np.iinfo(np.intp).max:
+        return
+    free = "an unknown amount" if available is None else _format_bytes(available)
+    raise MemoryError(
+        f"{type(estimator).__name__} with layer widths {list(layer_units)} has "
+        f"{n_params:,} parameters; training it needs about {_format_bytes(needed)} "
+        f"(parameters, gradients, optimizer state, copies and work buffers in "
+        f"{np.dtype(dtype).name}), but {free} of memory is available. "
+        "Use smaller hidden_layer_sizes (or fewer features)."
+    )
+
+
+class FitState:
+    """What a fit changes in an estimator, kept so that a failed call can
+    leave the model as it was before it (issue 4: a fault loses nothing).
+
+    The parameter buffer and the optimizer's moments are modified in place
+    by the engine, so they are copied; lists that a fit only appends to are
+    kept as their lengths; everything else is kept by reference, because a
+    fit rebinds rather than mutates it.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+        self.attributes = estimator.__dict__.copy()
+        params = self.attributes.get("_params")
+        self.params = None if params is None else params.copy()
+        self.lengths = {
+            name: len(value)
+            for name, value in self.attributes.items()
+            if name in ("loss_curve_", "validation_scores_") and isinstance(value, list)
+        }
+        optimizer = self.attributes.get("_optimizer")
+        self.optimizer = None
+        if optimizer is not None:
+            self.optimizer = copy.copy(optimizer)
+            self.optimizer.moment_1 = optimizer.moment_1.copy()
+            self.optimizer.moment_2 = optimizer.moment_2.copy()
+        random_state = self.attributes.get("_random_state")
+        self.random_state = None
+        if random_state is not None and random_state is not estimator.random_state:
+            self.random_state = random_state.get_state()
+
+    def restore(self):
+        estimator = self.estimator
+        estimator.__dict__.clear()
+        estimator.__dict__.update(self.attributes)
+        if self.params is not None:
+            self.attributes["_params"][...] = self.params
+        for name, length in self.lengths.items():
+            del self.attributes[name][length:]
+        if self.optimizer is not None:
+            estimator._optimizer = self.optimizer
+        if self.random_state is not None:
+            self.attributes["_random_state"].set_state(self.random_state)
