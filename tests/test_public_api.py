@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit
 from sklearn import neural_network as sk
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import (
@@ -87,7 +88,7 @@ def _forward(est, X):
     """Plain-NumPy forward pass from the estimator's current coefs_/intercepts_."""
     hidden = {
         "identity": lambda z: z,
-        "logistic": lambda z: 1 / (1 + np.exp(-z)),
+        "logistic": expit,
         "tanh": np.tanh,
         "relu": lambda z: np.maximum(z, 0),
     }[est.activation]
@@ -100,7 +101,7 @@ def _forward(est, X):
         a = np.exp(a - a.max(axis=1, keepdims=True))
         return a / a.sum(axis=1, keepdims=True)
     if est.out_activation_ == "logistic":
-        return 1 / (1 + np.exp(-a))
+        return expit(a)
     if est.out_activation_ == "exp":
         return np.exp(a)
     return a
@@ -312,11 +313,17 @@ def test_non_finite_weights_raise_sklearns_error():
         MLPRegressor().fit(X, y)
 
 
-def test_verbose_prints_sklearns_progress(capsys):
-    X, y = _iris()
-    MLPClassifier(max_iter=2, verbose=True, random_state=0).fit(X, y)
-    out = capsys.readouterr().out
-    assert "Iteration 1, loss = " in out and "Iteration 2, loss = " in out
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_verbose_prints_sklearns_progress(capsys, early_stopping):
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)  # binary
+    params = dict(max_iter=3, verbose=True, early_stopping=early_stopping, random_state=0)
+    MLPClassifier(**params).fit(X, y)
+    ours = capsys.readouterr().out
+    sk.MLPClassifier(**params).fit(X, y)
+    theirs = capsys.readouterr().out
+    assert "Iteration 3, loss = " in ours
+    assert ("Validation score: " in ours) == early_stopping
+    assert ours == theirs
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
