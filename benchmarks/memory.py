@@ -74,7 +74,7 @@ def child(lib, dtype, quick):
             "peak_mb": peak_kb / 1024, "fit_s": fit_s, "exact": exact}
 
 
-def measure(libs, dtypes, quick, log=print):
+def measure(libs, dtypes, quick, threads=None, log=print):
     """Run one child per library and dtype; return the markdown section body.
 
     Parameters
@@ -83,6 +83,8 @@ def measure(libs, dtypes, quick, log=print):
         Libraries available in the parent (children import only their own).
     dtypes : list of str
     quick : bool
+    threads : int or None
+        Thread limit of the run, passed on to the children.
     log : callable
 
     Returns
@@ -92,6 +94,9 @@ def measure(libs, dtypes, quick, log=print):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    if threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
     rows = []
     for dtype in dtypes:
         for lib in libs:

@@ -4,22 +4,10 @@ A peer turns a :class:`~benchmarks.cases.Case` into a fitted model and answers
 ``score``, ``predict``, ``predict_proba`` and ``n_iter`` for it. The PyTorch
 peer lives in :mod:`benchmarks.torch_loop` with the same methods.
 """
-import os
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-
-# DEV SWITCH, for running the harness before fastmlp builds: with
-# FASTMLP_BENCH_STANDIN=sklearn the "fastmlp" column times scikit-learn.
-# Results made this way say so in their header; never publish them.
-STANDIN_ENV = "FASTMLP_BENCH_STANDIN"
-
-
-def standin():
-    """Name of the library standing in for fastmlp, or None."""
-    return os.environ.get(STANDIN_ENV) or None
-
 
 def estimator_params(case):
     """Constructor parameters shared by fastmlp and scikit-learn for a case.
@@ -86,20 +74,16 @@ class EstimatorPeer:
 
 
 def load_fastmlp():
-    """Return the fastmlp peer (or the dev stand-in, see :data:`STANDIN_ENV`).
+    """Return the fastmlp peer.
 
     Raises
     ------
     ImportError
-        fastmlp is not importable and no stand-in is asked for; the harness
-        exists to measure fastmlp, so it does not run without it.
+        fastmlp is not importable; the harness exists to measure it, so it
+        does not run without it.
     """
-    if standin() == "sklearn":
-        from sklearn.neural_network import MLPClassifier, MLPRegressor
-    elif standin():
-        raise ValueError(f"{STANDIN_ENV} must be 'sklearn' or unset")
-    else:
-        from fastmlp import MLPClassifier, MLPRegressor
+    from fastmlp import MLPClassifier, MLPRegressor
+
     return EstimatorPeer("fastmlp", MLPClassifier, MLPRegressor)
 
 

@@ -18,7 +18,7 @@ if __package__ in (None, ""):
 
 from benchmarks import cases as cases_mod  # noqa: E402
 from benchmarks import machine, report  # noqa: E402
-from benchmarks.peers import STANDIN_ENV, load_peers, standin  # noqa: E402
+from benchmarks.peers import load_peers  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXTRAS = ("memory", "threads", "scaling")
@@ -51,6 +51,10 @@ def parse_args(argv):
                            "with --quick")
     plot.add_argument("--no-plot", action="store_true",
                       help="skip the scaling sweep and plot")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="limit BLAS, OpenMP and torch to N threads for the whole "
+                        "run (default: the libraries' own, all cores); 1 gives "
+                        "steadier numbers on a busy machine")
     p.add_argument("--peers", default="fastmlp,sklearn,torch",
                    help="comma-separated libraries to compare (fastmlp first)")
     args = p.parse_args(argv)
@@ -70,6 +74,8 @@ def parse_args(argv):
         args.repeats = 1 if args.quick else 5
     if args.repeats < 1:
         p.error("--repeats must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        p.error("--threads must be >= 1")
     suffix = "_quick" if args.quick else ""
     if args.out is None:
         args.out = HERE / f"results{suffix}.md"
@@ -90,6 +96,12 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     load = machine.LoadMeter()
+    limits = None
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        # Held for the whole run; torch reads the BLAS thread count from it.
+        limits = threadpool_limits(limits=args.threads)
     wanted = [n.strip() for n in args.peers.split(",") if n.strip()]
     try:
         peers, notes = load_peers(wanted)
@@ -101,9 +113,6 @@ def main(argv=None):
     # gc.collect() before each timed task then costs ~1 ms instead of ~100 ms.
     gc.collect()
     gc.freeze()
-    if standin():
-        notes.insert(0, f"DEV RUN: {STANDIN_ENV}={standin()}, the fastmlp columns "
-                        f"time {standin()}, not fastmlp. Not for publication.")
     dtypes = DTYPES[args.dtype]
     all_cases = cases_mod.cases(args.quick)
 
@@ -126,7 +135,8 @@ def main(argv=None):
         # Children pay the imports again; in --quick one dtype proves the path.
         mem_dtypes = dtypes[:1] if args.quick else dtypes
         sections.append(("Peak memory of the large fit",
-                         memory.measure(list(peers), mem_dtypes, args.quick, log=log)))
+                         memory.measure(list(peers), mem_dtypes, args.quick,
+                                        threads=args.threads, log=log)))
     if "threads" in args.selected:
         from benchmarks import threads
 
@@ -162,7 +172,8 @@ def main(argv=None):
         f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
         f"repeats: {args.repeats} after one warm-up, medians; dtypes: "
         f"{', '.join(dtypes)}; {'quick sizes' if args.quick else 'full sizes'}; "
-        f"harness time {elapsed:.0f} s",
+        f"harness time {elapsed:.0f} s; threads: "
+        + (f"limited to {args.threads}" if args.threads else "libraries' defaults"),
         "CPU used by other processes during the run: "
         + ("unknown" if others is None else f"{others:.0%}"),
     ]
@@ -172,6 +183,8 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     log(f"wrote {args.out}")
+    if limits is not None:
+        limits.restore_original_limits()
     return 0
 
 
