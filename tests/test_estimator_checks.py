@@ -4,6 +4,11 @@ The settings follow scikit-learn's own common tests for its MLPs (max_iter=100,
 sklearn/utils/_test_common/instance_generator.py), with a fixed random_state, and
 cover each solver family: adam (default), sgd, and lbfgs (the full-batch path,
 and the regressor without partial_fit). No check is expected to fail.
+
+scikit-learn itself skips a few checks for its own MLPs, and so for ours: the
+array-API checks (they need SCIPY_ARRAY_API=1 and an estimator that declares
+array-API support, which neither does) and the decision_function check of the
+classifier (there is no decision_function in scikit-learn's MLPClassifier).
 """
 
 import pytest
