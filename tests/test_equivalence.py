@@ -178,6 +178,7 @@ ONE_EPOCH_CASES = [
     ("partial-batch-clf", MLPClassifier, "iris", dict(batch_size=7), "dense", False),
     ("batch-larger-than-n", MLPClassifier, "binary", dict(batch_size=500), "dense", False),
     ("batch-auto", MLPClassifier, "digits", dict(batch_size="auto"), "dense", False),  # 200 + 100
+    ("batch-size-1", MLPRegressor, "regression", dict(batch_size=1), "dense", False),
     ("no-hidden-layer", MLPClassifier, "iris", dict(hidden_layer_sizes=()), "dense", False),
     ("three-hidden-layers", MLPRegressor, "regression", dict(hidden_layer_sizes=(9, 7, 5)), "dense", False),
     ("sparse-csr-clf", MLPClassifier, "binary", {}, "csr", False),

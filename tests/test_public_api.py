@@ -839,6 +839,53 @@ def test_sparse_input_matches_dense(Est, solver, container):
     assert_allclose(_proba_or_values(dense, container(X)), _proba_or_values(dense, X), rtol=1e-12, atol=1e-14)
 
 
+def _quirky_csr(X):
+    """X as CSR with unsorted column indices, duplicate entries, explicit zeros
+    and 64-bit index arrays: legal CSR that canonical-format code can trip on."""
+    rows, cols = np.nonzero(X)
+    vals = X[rows, cols]
+    # split every value into two duplicate entries and add explicit zeros
+    rows = np.concatenate([rows, rows, np.arange(X.shape[0])])
+    cols = np.concatenate([cols, cols, np.zeros(X.shape[0], dtype=int)])
+    vals = np.concatenate([0.25 * vals, 0.75 * vals, np.zeros(X.shape[0])])
+    order = np.lexsort((-cols, rows))  # row-major, columns descending
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    indptr = np.searchsorted(rows, np.arange(X.shape[0] + 1)).astype(np.int64)
+    M = sp.csr_matrix((vals, cols.astype(np.int64), indptr), shape=X.shape)
+    assert not M.has_sorted_indices or M.nnz > np.count_nonzero(X)
+    return M
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_non_canonical_csr_matches_dense(Est, solver):
+    X, y = _data_for(Est)
+    X = np.where(np.random.RandomState(1).rand(*X.shape) < 0.4, 0.0, X)
+    quirky = _quirky_csr(X)
+    assert_allclose(quirky.toarray(), X, rtol=1e-15)
+    params = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=10, batch_size=32, random_state=0)
+    dense = Est(**params).fit(X, y)
+    sparse = Est(**params).fit(quirky, y)
+    for a, b in zip(dense.coefs_ + dense.intercepts_, sparse.coefs_ + sparse.intercepts_):
+        assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    assert_allclose(_proba_or_values(dense, _quirky_csr(X)), _proba_or_values(dense, X), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_very_sparse_wide_input_with_empty_rows_matches_dense(Est):
+    rng = np.random.RandomState(0)
+    X = sp.random(120, 60, density=0.03, random_state=rng).toarray()
+    X[:, :5] = 0.0  # empty columns too
+    Xs = sp.csr_matrix(X)
+    assert (Xs.getnnz(axis=1) == 0).any() and (Xs.getnnz(axis=0) == 0).any()
+    y = (X.sum(axis=1) > np.median(X.sum(axis=1))).astype(int) if Est is MLPClassifier else X.sum(axis=1)
+    params = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=16, random_state=0)
+    dense = Est(**params).fit(X, y)
+    sparse = Est(**params).fit(Xs, y)
+    for a, b in zip(dense.coefs_ + dense.intercepts_, sparse.coefs_ + sparse.intercepts_):
+        assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
 # --------------------------------------------------------- hidden_layer_sizes
 
 
