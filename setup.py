@@ -31,7 +31,10 @@ directives = {
     "embedsignature": True,
 }
 
-compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+# -fno-math-errno lets sqrt vectorise and -fno-trapping-math lets selects
+# (relu) vectorise; neither changes a result: errno is never read and no FP
+# trap is enabled.
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 
 extensions = [
     Extension(

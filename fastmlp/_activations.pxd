@@ -15,9 +15,9 @@ cdef inline floating identity(floating z) noexcept nogil:
     return z
 
 
-cdef inline floating identity_derivative(floating a) noexcept nogil:
-    """f'(z) = 1"""
-    return 1
+cdef inline floating identity_derivative(floating delta, floating a) noexcept nogil:
+    """delta * f'(z) = delta"""
+    return delta
 
 
 cdef inline floating logistic(floating z) noexcept nogil:
@@ -35,9 +35,9 @@ cdef inline floating logistic(floating z) noexcept nogil:
         return e / (1 + e)
 
 
-cdef inline floating logistic_derivative(floating a) noexcept nogil:
-    """f'(z) = a (1 - a), written from the output a = f(z)"""
-    return a * (1 - a)
+cdef inline floating logistic_derivative(floating delta, floating a) noexcept nogil:
+    """delta * f'(z) = delta a (1 - a), written from the output a = f(z)"""
+    return delta * a * (1 - a)
 
 
 cdef inline floating tanh_(floating z) noexcept nogil:
@@ -48,9 +48,9 @@ cdef inline floating tanh_(floating z) noexcept nogil:
         return tanh(z)
 
 
-cdef inline floating tanh_derivative(floating a) noexcept nogil:
-    """f'(z) = 1 - a**2, written from the output a = f(z)"""
-    return 1 - a * a
+cdef inline floating tanh_derivative(floating delta, floating a) noexcept nogil:
+    """delta * f'(z) = delta (1 - a**2), written from the output a = f(z)"""
+    return delta * (1 - a * a)
 
 
 cdef inline floating relu(floating z) noexcept nogil:
@@ -58,9 +58,10 @@ cdef inline floating relu(floating z) noexcept nogil:
     return z if z > 0 else 0
 
 
-cdef inline floating relu_derivative(floating a) noexcept nogil:
-    """f'(z) = 1 if a > 0 else 0, written from the output a = f(z)"""
-    return 1 if a > 0 else 0
+cdef inline floating relu_derivative(floating delta, floating a) noexcept nogil:
+    """delta * f'(z) = delta if a > 0 else 0, written from the output a = f(z)
+    (a select, not a product, so the loop vectorises)"""
+    return delta if a > 0 else 0
 
 
 cdef void bias_activation(floating* Z, const floating* bias,

@@ -36,13 +36,13 @@ cdef void activation_derivative(floating* delta,    # IN/OUT (n_samples, n_units
     cdef Py_ssize_t i, n = n_samples * n_units
     if activation == RELU:
         for i in range(n):
-            delta[i] = delta[i] * relu_derivative(A[i])
+            delta[i] = relu_derivative(delta[i], A[i])
     elif activation == TANH:
         for i in range(n):
-            delta[i] = delta[i] * tanh_derivative(A[i])
+            delta[i] = tanh_derivative(delta[i], A[i])
     elif activation == LOGISTIC:
         for i in range(n):
-            delta[i] = delta[i] * logistic_derivative(A[i])
+            delta[i] = logistic_derivative(delta[i], A[i])
 
 
 # Test-only twins.

@@ -5,17 +5,17 @@ cpdef enum Solver:
     SGD = 0
     ADAM = 1
 
-cdef bint adam_step(floating* params, const floating* grads,
+cdef void adam_step(floating* params, const floating* grads,
                     floating* m, floating* v,
                     Py_ssize_t n_coefs, Py_ssize_t n_params,
-                    double alpha, double sw_sum, double* sumsq,
+                    double alpha, double sw_sum,
                     double learning_rate, double beta_1, double beta_2,
                     double epsilon) noexcept nogil
 
-cdef bint sgd_step(floating* params, const floating* grads,
+cdef void sgd_step(floating* params, const floating* grads,
                    floating* velocity,
                    Py_ssize_t n_coefs, Py_ssize_t n_params,
-                   double alpha, double sw_sum, double* sumsq,
+                   double alpha, double sw_sum,
                    double learning_rate, double momentum,
                    bint nesterov) noexcept nogil
 

@@ -2,25 +2,14 @@
 
 Each step is one loop that also finishes the gradient: the engine's backward
 pass leaves the raw sums A.T @ delta, and the step forms
-g = (raw + alpha * W) / sw_sum (the L2 term on coefficients only) and adds up
-sum(W**2) for the loss, so every minibatch reads the buffers once.
+g = (raw + alpha * W) / sw_sum (the L2 term on coefficients only), so every
+minibatch reads the buffers once. The loops carry no reduction, so the
+compiler vectorises them (sqrt and division included, with -fno-math-errno).
 
 Both follow scikit-learn's formulas operation for operation, so the same
-gradients give the same parameters. Each returns False when a parameter has
-become non-finite, which the training loop turns into an error: checking
-inside the step costs one comparison per parameter and catches the minibatch
-where training diverged.
+gradients give the same parameters.
 """
-from libc.math cimport sqrt, sqrtf, pow, fabs
-from libc.float cimport FLT_MAX, DBL_MAX
-
-
-cdef inline bint _finite(floating x) noexcept nogil:
-    # NaN fails every comparison; inf fails this one
-    if floating is float:
-        return fabs(x) <= FLT_MAX
-    else:
-        return fabs(x) <= DBL_MAX
+from libc.math cimport sqrt, sqrtf, pow
 
 
 cdef double adam_learning_rate(double learning_rate_init, double beta_1,
@@ -30,121 +19,90 @@ cdef double adam_learning_rate(double learning_rate_init, double beta_1,
     return learning_rate_init * sqrt(1 - pow(beta_2, t)) / (1 - pow(beta_1, t))
 
 
-cdef inline bint _adam_range(floating* params, const floating* grads,
+cdef inline void _adam_range(floating* params, const floating* grads,
                              floating* m, floating* v, Py_ssize_t start,
                              Py_ssize_t stop, floating alpha, floating sw_sum,
-                             double* sumsq, floating lr, floating b1, floating b2,
+                             floating lr, floating b1, floating b2,
                              floating eps) noexcept nogil:
     cdef Py_ssize_t i
-    cdef floating g, p, c1 = 1 - b1, c2 = 1 - b2
-    cdef double ss = 0
-    cdef bint finite = True
+    cdef floating g, c1 = 1 - b1, c2 = 1 - b2
     for i in range(start, stop):
-        p = params[i]
-        ss += p * p
-        g = (grads[i] + alpha * p) / sw_sum
+        g = (grads[i] + alpha * params[i]) / sw_sum
         m[i] = b1 * m[i] + c1 * g
         v[i] = b2 * v[i] + c2 * (g * g)
         if floating is float:
-            p = p + -lr * m[i] / (sqrtf(v[i]) + eps)
+            params[i] += -lr * m[i] / (sqrtf(v[i]) + eps)
         else:
-            p = p + -lr * m[i] / (sqrt(v[i]) + eps)
-        params[i] = p
-        finite &= _finite(p)
-    sumsq[0] += ss
-    return finite
+            params[i] += -lr * m[i] / (sqrt(v[i]) + eps)
 
 
-cdef bint adam_step(floating* params,        # IN/OUT (n_params,)
+cdef void adam_step(floating* params,        # IN/OUT (n_params,)
                     const floating* grads,   # IN raw gradient sums (n_params,)
                     floating* m,             # IN/OUT first moments
                     floating* v,             # IN/OUT second moments
                     Py_ssize_t n_coefs, Py_ssize_t n_params,
                     double alpha, double sw_sum,
-                    double* sumsq,           # OUT sum of squared coefficients
                     double learning_rate, double beta_1, double beta_2,
                     double epsilon) noexcept nogil:
     """g = (raw + alpha W) / sw_sum; m = b1 m + (1 - b1) g;
     v = b2 v + (1 - b2) g**2; p -= lr_t m / (sqrt(v) + eps), eps added to the
     uncorrected sqrt(v)"""
-    sumsq[0] = 0
-    cdef bint coefs_finite = _adam_range(
-        params, grads, m, v, 0, n_coefs, <floating>alpha, <floating>sw_sum, sumsq,
-        <floating>learning_rate, <floating>beta_1, <floating>beta_2, <floating>epsilon)
-    cdef double intercept_sumsq = 0
-    cdef bint intercepts_finite = _adam_range(
-        params, grads, m, v, n_coefs, n_params, 0, <floating>sw_sum, &intercept_sumsq,
-        <floating>learning_rate, <floating>beta_1, <floating>beta_2, <floating>epsilon)
-    return coefs_finite and intercepts_finite
+    _adam_range(params, grads, m, v, 0, n_coefs, <floating>alpha, <floating>sw_sum,
+                <floating>learning_rate, <floating>beta_1, <floating>beta_2,
+                <floating>epsilon)
+    _adam_range(params, grads, m, v, n_coefs, n_params, 0, <floating>sw_sum,
+                <floating>learning_rate, <floating>beta_1, <floating>beta_2,
+                <floating>epsilon)
 
 
-cdef inline bint _sgd_range(floating* params, const floating* grads,
+cdef inline void _sgd_range(floating* params, const floating* grads,
                             floating* velocity, Py_ssize_t start, Py_ssize_t stop,
-                            floating alpha, floating sw_sum, double* sumsq,
-                            floating lr, floating mu, bint nesterov) noexcept nogil:
+                            floating alpha, floating sw_sum, floating lr,
+                            floating mu, bint nesterov) noexcept nogil:
     cdef Py_ssize_t i
-    cdef floating g, p
-    cdef double ss = 0
-    cdef bint finite = True
-    for i in range(start, stop):
-        p = params[i]
-        ss += p * p
-        g = (grads[i] + alpha * p) / sw_sum
-        velocity[i] = mu * velocity[i] - lr * g
-        if nesterov:
-            p = p + (mu * velocity[i] - lr * g)
-        else:
-            p = p + velocity[i]
-        params[i] = p
-        finite &= _finite(p)
-    sumsq[0] += ss
-    return finite
+    cdef floating g
+    if nesterov:
+        for i in range(start, stop):
+            g = (grads[i] + alpha * params[i]) / sw_sum
+            velocity[i] = mu * velocity[i] - lr * g
+            params[i] += mu * velocity[i] - lr * g
+    else:
+        for i in range(start, stop):
+            g = (grads[i] + alpha * params[i]) / sw_sum
+            velocity[i] = mu * velocity[i] - lr * g
+            params[i] += velocity[i]
 
 
-cdef bint sgd_step(floating* params,        # IN/OUT (n_params,)
+cdef void sgd_step(floating* params,        # IN/OUT (n_params,)
                    const floating* grads,   # IN raw gradient sums (n_params,)
                    floating* velocity,      # IN/OUT (n_params,)
                    Py_ssize_t n_coefs, Py_ssize_t n_params,
                    double alpha, double sw_sum,
-                   double* sumsq,           # OUT sum of squared coefficients
                    double learning_rate, double momentum,
                    bint nesterov) noexcept nogil:
     """g = (raw + alpha W) / sw_sum; v = mu v - lr g; p += v, or
     p += mu v - lr g with Nesterov's momentum"""
-    sumsq[0] = 0
-    cdef bint coefs_finite = _sgd_range(
-        params, grads, velocity, 0, n_coefs, <floating>alpha, <floating>sw_sum, sumsq,
-        <floating>learning_rate, <floating>momentum, nesterov)
-    cdef double intercept_sumsq = 0
-    cdef bint intercepts_finite = _sgd_range(
-        params, grads, velocity, n_coefs, n_params, 0, <floating>sw_sum,
-        &intercept_sumsq, <floating>learning_rate, <floating>momentum, nesterov)
-    return coefs_finite and intercepts_finite
+    _sgd_range(params, grads, velocity, 0, n_coefs, <floating>alpha,
+               <floating>sw_sum, <floating>learning_rate, <floating>momentum, nesterov)
+    _sgd_range(params, grads, velocity, n_coefs, n_params, 0, <floating>sw_sum,
+               <floating>learning_rate, <floating>momentum, nesterov)
 
 
-# Test-only twins: a step on already finished gradients (alpha 0, sw_sum 1).
+# Test-only twins: all parameters treated as coefficients.
 
 def _adam_step_memview(floating[::1] params, const floating[::1] grads,
                        floating[::1] m, floating[::1] v, double learning_rate_init,
                        double beta_1, double beta_2, double epsilon, Py_ssize_t t,
                        double alpha=0.0, double sw_sum=1.0):
-    """One Adam step at time step t (1-based), all parameters treated as
-    coefficients; returns (finite, sum of squared parameters before it)."""
-    cdef double lr = adam_learning_rate(learning_rate_init, beta_1, beta_2, t)
-    cdef double sumsq
-    finite = adam_step(&params[0], &grads[0], &m[0], &v[0], params.shape[0],
-                       params.shape[0], alpha, sw_sum, &sumsq, lr, beta_1, beta_2,
-                       epsilon)
-    return finite, sumsq
+    """One Adam step at time step t (1-based) on raw gradient sums."""
+    adam_step(&params[0], &grads[0], &m[0], &v[0], params.shape[0], params.shape[0],
+              alpha, sw_sum, adam_learning_rate(learning_rate_init, beta_1, beta_2, t),
+              beta_1, beta_2, epsilon)
 
 
 def _sgd_step_memview(floating[::1] params, const floating[::1] grads,
                       floating[::1] velocity, double learning_rate, double momentum,
                       bint nesterov, double alpha=0.0, double sw_sum=1.0):
-    """One SGD step, all parameters treated as coefficients; returns
-    (finite, sum of squared parameters before it)."""
-    cdef double sumsq
-    finite = sgd_step(&params[0], &grads[0], &velocity[0], params.shape[0],
-                      params.shape[0], alpha, sw_sum, &sumsq, learning_rate,
-                      momentum, nesterov)
-    return finite, sumsq
+    """One SGD step on raw gradient sums."""
+    sgd_step(&params[0], &grads[0], &velocity[0], params.shape[0], params.shape[0],
+             alpha, sw_sum, learning_rate, momentum, nesterov)

@@ -14,6 +14,8 @@ from ._network cimport Network, Net, Work, Input, forward, backward, \
     finalize_gradient, layer_activations
 from ._losses cimport output_loss_delta
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate, ADAM
+from ._blas cimport _dot
+from libc.math cimport isfinite
 
 
 cdef inline void _set_input(Input* inp, const floating[:, ::1] X, const floating[::1] X_data,
@@ -95,6 +97,7 @@ def train_epoch(Network network,
         _set_input(&inp, X, X_data, X_indices, X_indptr)
 
     with nogil:
+        sumsq = _dot(<int>net.n_coefs, p, p)
         start = 0
         while start < n_samples:
             n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
@@ -127,16 +130,22 @@ def train_epoch(Network network,
             # the step finishes the gradient (L2, 1 / sw_sum) as it goes
             if solver == ADAM:
                 t += 1
-                finite = adam_step(p, g, &moment_1[0], &moment_2[0], net.n_coefs,
-                                   net.n_params, alpha, sw_sum, &sumsq,
-                                   adam_learning_rate(learning_rate, beta_1, beta_2, t),
-                                   beta_1, beta_2, epsilon)
+                adam_step(p, g, &moment_1[0], &moment_2[0], net.n_coefs, net.n_params,
+                          alpha, sw_sum,
+                          adam_learning_rate(learning_rate, beta_1, beta_2, t),
+                          beta_1, beta_2, epsilon)
             else:
-                finite = sgd_step(p, g, &moment_1[0], net.n_coefs, net.n_params,
-                                  alpha, sw_sum, &sumsq, learning_rate, momentum,
-                                  nesterov)
+                sgd_step(p, g, &moment_1[0], net.n_coefs, net.n_params, alpha, sw_sum,
+                         learning_rate, momentum, nesterov)
+            # sumsq is the L2 term of this batch's loss (parameters before
+            # the step); the sums of squares after it are the next batch's
+            # and, being non-finite exactly when a parameter is (or is huge
+            # enough to overflow), the divergence check
             batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
             loss_sum += batch_loss * n_rows
+            sumsq = _dot(<int>net.n_coefs, p, p)
+            finite = isfinite(sumsq) and isfinite(
+                _dot(<int>(net.n_params - net.n_coefs), p + net.n_coefs, p + net.n_coefs))
             n_batches += 1
             if not finite:
                 break

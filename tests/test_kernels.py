@@ -114,13 +114,9 @@ def test_adam_step(dtype):
     v_exp = b2 * v + (1 - b2) * g**2
     lr_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
     p_exp = p - lr_t * m_exp / (np.sqrt(v_exp) + eps)
-    finite, sumsq = _adam_step_memview(p.copy(), g, m.copy(), v.copy(), lr, b1, b2, eps, t)
-    assert finite
-    np.testing.assert_allclose(sumsq, (p.astype(np.float64) ** 2).sum(), rtol=RTOL[dtype] * 10)
     # raw gradient sums are finished inside the step: g = (raw + alpha p) / sw_sum
     alpha, sw_sum = 0.3, 7.0
-    assert _adam_step_memview(p, g * sw_sum - alpha * p, m, v, lr, b1, b2, eps, t,
-                              alpha, sw_sum)[0]
+    _adam_step_memview(p, g * sw_sum - alpha * p, m, v, lr, b1, b2, eps, t, alpha, sw_sum)
     for got, exp in [(m, m_exp), (v, v_exp), (p, p_exp)]:
         np.testing.assert_allclose(got, exp, rtol=RTOL[dtype] * 10)
 
@@ -134,19 +130,9 @@ def test_sgd_step(dtype, nesterov):
     vel_exp = mu * vel - lr * g
     p_exp = p + (mu * vel_exp - lr * g if nesterov else vel_exp)
     alpha, sw_sum = 0.3, 7.0
-    assert _sgd_step_memview(p, g * sw_sum - alpha * p, vel, lr, mu, nesterov,
-                             alpha, sw_sum)[0]
+    _sgd_step_memview(p, g * sw_sum - alpha * p, vel, lr, mu, nesterov, alpha, sw_sum)
     np.testing.assert_allclose(vel, vel_exp, rtol=RTOL[dtype] * 10)
     np.testing.assert_allclose(p, p_exp, rtol=RTOL[dtype] * 10)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_optimizer_steps_report_non_finite_parameters(dtype):
-    p, g = np.ones(4, dtype), np.array([1, np.nan, 1, 1], dtype)
-    assert not _sgd_step_memview(p, g, np.zeros(4, dtype), 0.1, 0.9, True)[0]
-    p, g = np.ones(4, dtype), np.ones(4, dtype)
-    assert not _adam_step_memview(p, g, np.zeros(4, dtype), np.zeros(4, dtype),
-                                  np.inf, 0.9, 0.999, 1e-8, 1)[0]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
