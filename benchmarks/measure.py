@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks.cases import FIT, PREDICT_ONE, PREDICT_PROBA, as_dtype, load
+from benchmarks.cases import FIT, PREDICT_ONE, as_dtype, load
 from benchmarks.gemm_bound import GemmBound, fit_flops, layer_sizes
 
 BOUND = "gemm"

@@ -54,6 +54,7 @@ def plot(points, path, dtype):
         return "matplotlib is not installed (pip install matplotlib): no plot."
     matplotlib.use("Agg")  # files only, no display needed
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, kind, xlabel in ((axes[0], "rows", "rows (hidden (100,))"),
@@ -64,6 +65,9 @@ def plot(points, path, dtype):
             ax.plot(xs, [cr.peers[name].median for _, cr in sel], "o-", label=name)
         ax.plot(xs, [cr.bound.median for _, cr in sel], "k--", label="GEMM bound")
         ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="fit time (s)")
+        # Label the measured sizes only; log-scale minor labels overlap.
+        ax.set_xticks(xs, [str(x) for x in xs])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend()
     fig.suptitle(f"Fit time vs problem size ({dtype}, adam, batch 200)")
