@@ -494,6 +494,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 )
                 if interrupt is not None:
                     raise interrupt
+                finite = finite and optimizer.moments_finite()
                 if not finite:
                     self._check_zero_weight_batch(
                         sw, sample_idx, (n_batches - 1) * batch_size, batch_size
