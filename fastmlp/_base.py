@@ -265,7 +265,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _fit(self, X, y, sample_weight=None, incremental=False, state=None):
         # A call that fails, for whatever reason (bad input, non-finite
         # parameters, no memory), leaves the model as it was before it.
-        state = FitState(self) if state is None else state
+        state = FitState(self, incremental) if state is None else state
         try:
             return self._fit_checked(X, y, sample_weight, incremental)
         except BaseException:

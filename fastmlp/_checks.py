@@ -162,7 +162,7 @@ def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estim
     The estimate counts the flat buffers a fit holds at once: parameters,
     gradients, the start-of-call copy (restored if the fit fails), the best
     parameters kept for early stopping, the optimizer's moments (twice when
-    a warm fit keeps a copy to restore), lbfgs's float64 history, and the
+    partial_fit keeps a copy to restore), lbfgs's float64 history, and the
     engine's work buffer.
 
     Raises
@@ -200,17 +200,26 @@ class FitState:
     """What a fit changes in an estimator, kept so that a failed call can
     leave the model as it was before it (issue 4: a fault loses nothing).
 
-    The parameter buffer and the optimizer's moments are modified in place
-    by the engine, so they are copied; lists that a fit only appends to are
-    kept as their lengths; everything else is kept by reference, because a
-    fit rebinds rather than mutates it.
+    Lists that a fit only appends to are kept as their lengths; everything
+    else is kept by reference, because a fit rebinds rather than mutates it,
+    except what the engine modifies in place when a call goes on from the
+    current model: the parameter buffer (warm_start and partial_fit), and
+    the optimizer's moments and the random stream (partial_fit). Those are
+    copied, and only then.
+
+    Parameters
+    ----------
+    estimator : BaseMultilayerPerceptron
+    incremental : bool
+        The call is a partial_fit.
     """
 
-    def __init__(self, estimator):
+    def __init__(self, estimator, incremental):
         self.estimator = estimator
         self.attributes = estimator.__dict__.copy()
+        goes_on = "coefs_" in self.attributes and (incremental or estimator.warm_start)
         params = self.attributes.get("_params")
-        self.params = None if params is None else params.copy()
+        self.params = params.copy() if goes_on and params is not None else None
         self.lengths = {
             name: len(value)
             for name, value in self.attributes.items()
@@ -218,13 +227,14 @@ class FitState:
         }
         optimizer = self.attributes.get("_optimizer")
         self.optimizer = None
-        if optimizer is not None:
+        if incremental and optimizer is not None:
             self.optimizer = copy.copy(optimizer)
             self.optimizer.moment_1 = optimizer.moment_1.copy()
             self.optimizer.moment_2 = optimizer.moment_2.copy()
         random_state = self.attributes.get("_random_state")
         self.random_state = None
-        if random_state is not None and random_state is not estimator.random_state:
+        if incremental and random_state is not None \
+                and random_state is not estimator.random_state:
             self.random_state = random_state.get_state()
 
     def restore(self):

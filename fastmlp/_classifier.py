@@ -229,7 +229,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         # a failed call leaves the model as it was, classes_ included
-        state = FitState(self)
+        state = FitState(self, incremental=True)
         try:
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = LabelBinarizer()
