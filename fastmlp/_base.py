@@ -69,6 +69,13 @@ _NON_FINITE = (
 )
 
 
+def _all_finite(out):
+    # a one-row prediction is a few microseconds: np.isfinite would add 2
+    if out.size <= 16:
+        return all(map(math.isfinite, out.ravel().tolist()))
+    return bool(np.isfinite(out).all())
+
+
 def _chunk_rows(n_samples, network):
     return max(1, min(n_samples, _CHUNK_VALUES // network.values_per_row))
 
@@ -698,7 +705,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # the fast path met a NaN or an infinity: let validation say so
             validate_data(self, X, reset=False, dtype=dtype)
             raise ValueError("Input X contains NaN or infinity.")
-        if check_output and not np.isfinite(out).all():
+        if check_output and not _all_finite(out):
             # finite X, but a layer overflowed: never hand back NaN silently
             raise ValueError(
                 "The network's output is not finite for some rows of X: their "

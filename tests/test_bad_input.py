@@ -214,6 +214,8 @@ BAD_PREDICT = [
     ("predict with complex X", lambda m: m.predict(X.astype(complex)), ValueError, "Complex"),
     ("predict with values that overflow the network", lambda m: _overflowing(m, X * 1e307),
      ValueError, "not finite"),
+    ("predict one row whose values overflow the network",
+     lambda m: _overflowing(m, X[:1] * 1e307), ValueError, "not finite"),
     ("predict with a malformed sparse X", lambda m: m.predict(_corrupt(_sparse_with_bad_index())),
      ValueError, "not a valid CSR matrix"),
 ]
