@@ -267,6 +267,15 @@ def test_many_threads_predicting_on_one_model_agree_with_sequential():
             assert_array_equal(proba, expected[i])
             assert_array_equal(label, labels[i])
 
+    # an unpickled model rebuilds its parameter buffer on first use: many
+    # threads doing so at once still agree
+    for _ in range(5):
+        model = pickle.loads(pickle.dumps(model))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            first = list(pool.map(lambda i: model.predict_proba(inputs[i]), range(len(inputs))))
+        for i, proba in enumerate(first):
+            assert_array_equal(proba, expected[i])
+
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 def test_fits_in_parallel_threads_equal_sequential_fits(solver):
