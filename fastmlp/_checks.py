@@ -10,7 +10,6 @@ scikit-learn's own validation does the rest; see the README, "What fastmlp
 refuses and why".
 """
 import copy
-import os
 from numbers import Integral
 
 import numpy as np
