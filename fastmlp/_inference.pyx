@@ -64,7 +64,7 @@ def predict_dense(Network network,
     """
     cdef Net* net = &network.net
     cdef Py_ssize_t n_samples = X.shape[0]
-    cdef Work w = network.work_layout(max(1, min(chunk_rows, n_samples)), False)
+    cdef Work w = network.inference_layout(max(1, min(chunk_rows, n_samples)))
     cdef Input inp
     cdef int status
     if params.shape[0] != net.n_params or X.shape[1] != net.units[0] \
@@ -94,7 +94,7 @@ def predict_sparse(Network network,
     """out = network output for every row of the CSR matrix X."""
     cdef Net* net = &network.net
     cdef Py_ssize_t n_samples = indptr.shape[0] - 1
-    cdef Work w = network.work_layout(max(1, min(chunk_rows, n_samples)), False)
+    cdef Work w = network.inference_layout(max(1, min(chunk_rows, n_samples)))
     cdef Input inp
     cdef int status = 0
     if params.shape[0] != net.n_params or out.shape[0] != n_samples \

@@ -8,7 +8,7 @@ The loss values follow scikit-learn's definitions exactly, including its
 clipping of probabilities to [eps, 1 - eps] before the log, so that loss
 curves agree.
 """
-from libc.math cimport exp, log, expf, logf, fabs
+from libc.math cimport exp, log, expf
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 
 from ._activations cimport logistic
@@ -44,6 +44,15 @@ cdef inline void _softmax_row(floating* z, Py_ssize_t n) noexcept nogil:
         z[k] = z[k] / total
 
 
+cdef inline double _binary_log_loss(floating y, floating p, double eps) noexcept nogil:
+    """-(y log p + (1 - y) log(1 - p)), one log for the usual 0/1 targets"""
+    if y == 1:
+        return -_clipped_log(p, eps)
+    if y == 0:
+        return -_clipped_log(1 - p, eps)
+    return -(y * _clipped_log(p, eps) + (1 - y) * _clipped_log(1 - p, eps))
+
+
 cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = f(z)
                               const floating* bias,      # IN (n_outputs,)
                               const floating* Y,         # IN (n_samples, n_outputs)
@@ -61,47 +70,66 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
     cdef floating* z
     cdef const floating* y
     cdef floating* d
-    cdef floating w, p, yk
+    cdef floating w = 1, p
     cdef double loss_i, total = 0
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef double half_mean = 0.5 / n_outputs
 
-    for i in range(n_samples):
-        z = Z + i * n_outputs
-        y = Y + i * n_outputs
-        d = delta + i * n_outputs
-        w = sample_weight[i] if sample_weight != NULL else 1
-        loss_i = 0
-        if output == LOG_LOSS:
+    # the switch is outside the row loop, so each loop body is straight code
+    if output == LOG_LOSS:
+        for i in range(n_samples):
+            z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
+            if sample_weight != NULL:
+                w = sample_weight[i]
             for k in range(n_outputs):
                 z[k] = z[k] + bias[k]
             _softmax_row(z, n_outputs)
+            loss_i = 0
             for k in range(n_outputs):
                 if y[k] != 0:
                     loss_i -= y[k] * _clipped_log(z[k], eps)
-        elif output == BINARY_LOG_LOSS:
+                d[k] = (z[k] - y[k]) * w * delta_scale
+            total += w * loss_i
+    elif output == BINARY_LOG_LOSS:
+        for i in range(n_samples):
+            z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
+            if sample_weight != NULL:
+                w = sample_weight[i]
+            loss_i = 0
             for k in range(n_outputs):
                 p = logistic(z[k] + bias[k])
                 z[k] = p
-                loss_i -= y[k] * _clipped_log(p, eps) + (1 - y[k]) * _clipped_log(1 - p, eps)
-        elif output == POISSON:
+                loss_i += _binary_log_loss(y[k], p, eps)
+                d[k] = (p - y[k]) * w * delta_scale
+            total += w * loss_i
+    elif output == POISSON:
+        for i in range(n_samples):
+            z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
+            if sample_weight != NULL:
+                w = sample_weight[i]
+            loss_i = 0
             for k in range(n_outputs):
-                yk = y[k]
                 z[k] = z[k] + bias[k]
                 p = _exp(z[k])
                 # y log(y / p) written as y (log y - z): no overflow from y / p
-                if yk != 0:
-                    loss_i += yk * (log(yk) - z[k])
-                loss_i += p - yk
+                if y[k] != 0:
+                    loss_i += y[k] * (log(y[k]) - z[k])
+                loss_i += p - y[k]
                 z[k] = p
-        else:
+                d[k] = (p - y[k]) * w * delta_scale
+            total += w * loss_i
+    else:
+        for i in range(n_samples):
+            z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
+            if sample_weight != NULL:
+                w = sample_weight[i]
+            loss_i = 0
             for k in range(n_outputs):
                 p = z[k] + bias[k]
                 z[k] = p
                 loss_i += (y[k] - p) * (y[k] - p)
-            loss_i *= 0.5 / n_outputs
-        for k in range(n_outputs):
-            d[k] = (z[k] - y[k]) * w * delta_scale
-        total += w * loss_i
+                d[k] = (p - y[k]) * w * delta_scale
+            total += w * (loss_i * half_mean)
     return total
 
 

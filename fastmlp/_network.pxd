@@ -22,6 +22,7 @@ cdef struct Work:
     Py_ssize_t x        # gathered dense input rows, (max_rows, n_features)
     Py_ssize_t y        # gathered targets, (max_rows, n_outputs)
     Py_ssize_t sw       # gathered sample weights, (max_rows,)
+    Py_ssize_t ones     # max_rows ones: column sums as a BLAS gemv
     Py_ssize_t act      # layer activations A_1..A_L
     Py_ssize_t delta    # layer deltas dL/dZ_1..dL/dZ_L
     Py_ssize_t size
@@ -42,6 +43,7 @@ cdef class Network:
     cdef Net net
     cdef object _arrays   # keeps the numpy arrays behind net's pointers alive
     cdef Work work_layout(self, Py_ssize_t max_rows, bint gather)
+    cdef Work inference_layout(self, Py_ssize_t max_rows)
 
 
 cdef void forward(const Net* net, const floating* params, Input* inp,
@@ -54,6 +56,8 @@ cdef void backward(const Net* net, const floating* params, floating* grads,
 cdef double finalize_gradient(const Net* net, const floating* params,
                               floating* grads, double alpha,
                               double sw_sum) noexcept nogil
+
+cdef void fill_ones(floating* work, const Work* w) noexcept nogil
 
 cdef floating* layer_activations(const Net* net, floating* work, const Work* w,
                                  Py_ssize_t layer) noexcept nogil

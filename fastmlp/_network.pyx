@@ -11,7 +11,7 @@ the input. delta_{l+1} = dLoss/dZ_{l+1}; the input layer gets no delta.
 import numpy as np
 from libc.string cimport memset
 
-from ._blas cimport _gemm, NoTrans, Trans
+from ._blas cimport _gemm, _gemv, NoTrans, Trans
 from ._activations cimport bias_activation, activation_derivative
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 
@@ -88,6 +88,14 @@ cdef class Network:
         """Length of the work buffer for chunks of up to max_rows rows."""
         return self.work_layout(max_rows, gather).size
 
+    cdef Work inference_layout(self, Py_ssize_t max_rows):
+        """Activations only: inference gathers nothing and has no deltas."""
+        cdef Work w
+        w.max_rows = max_rows
+        w.x = w.y = w.sw = w.ones = w.act = 0
+        w.delta = w.size = max_rows * self.net.n_hidden_units
+        return w
+
     cdef Work work_layout(self, Py_ssize_t max_rows, bint gather):
         cdef Work w
         cdef Py_ssize_t n_outputs = self.net.units[self.net.n_layers]
@@ -95,10 +103,18 @@ cdef class Network:
         w.x = 0
         w.y = w.x + (max_rows * self.net.units[0] if gather else 0)
         w.sw = w.y + max_rows * n_outputs
-        w.act = w.sw + max_rows
+        w.ones = w.sw + max_rows
+        w.act = w.ones + max_rows
         w.delta = w.act + max_rows * self.net.n_hidden_units
         w.size = w.delta + max_rows * self.net.n_hidden_units
         return w
+
+
+cdef void fill_ones(floating* work, const Work* w) noexcept nogil:
+    """Set the ones vector backward() sums columns with; once per call."""
+    cdef Py_ssize_t r
+    for r in range(w.max_rows):
+        work[w.ones + r] = 1
 
 
 cdef floating* layer_activations(const Net* net, floating* work, const Work* w,
@@ -148,14 +164,12 @@ cdef void backward(const Net* net, const floating* params,
                    const Work* w, bint accumulate) noexcept nogil:
     """grad W_l (+)= A_l.T @ delta_{l+1}, grad b_l (+)= column sums of
     delta_{l+1}, delta_l = (delta_{l+1} @ W_l.T) * f'(A_l), from the output
-    layer down; unscaled (see finalize_gradient)"""
-    cdef Py_ssize_t l, r, j
+    layer down; unscaled (see finalize_gradient). Needs fill_ones(work)."""
+    cdef Py_ssize_t l
     cdef const Py_ssize_t* units = net.units
     cdef floating beta = 1 if accumulate else 0
     cdef floating* D
-    cdef floating* db
     cdef floating* dW
-    cdef floating* row
     for l in range(net.n_layers - 1, -1, -1):
         D = _layer_delta(net, work, w, l + 1)
         dW = grads + net.coef_start[l]
@@ -172,13 +186,9 @@ cdef void backward(const Net* net, const floating* params,
             csr_rows_T_dot(<floating*>inp.data, inp.indices, inp.indptr, inp.rows,
                            inp.row_start, n_rows, D, units[1], dW)
 
-        db = grads + net.intercept_start[l]
-        if not accumulate:
-            memset(db, 0, units[l + 1] * sizeof(floating))
-        for r in range(n_rows):
-            row = D + r * units[l + 1]
-            for j in range(units[l + 1]):
-                db[j] += row[j]
+        # grad b_l (+)= delta_{l+1}.T @ ones: the column sums, vectorised by BLAS
+        _gemv(Trans, n_rows, units[l + 1], 1, D, units[l + 1], work + w.ones, 1,
+              beta, grads + net.intercept_start[l], 1)
 
         if l > 0:
             _gemm(NoTrans, Trans, n_rows, units[l], units[l + 1], 1,

@@ -11,7 +11,7 @@ from libc.string cimport memcpy
 from ._interrupt cimport check_due, monotonic_seconds
 
 from ._network cimport Network, Net, Work, Input, forward, backward, \
-    finalize_gradient, layer_activations
+    finalize_gradient, layer_activations, fill_ones
 from ._losses cimport output_loss_delta
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate, ADAM
 from ._blas cimport _dot
@@ -97,6 +97,7 @@ def train_epoch(Network network,
         _set_input(&inp, X, X_data, X_indices, X_indptr)
 
     with nogil:
+        fill_ones(wk, &w)
         sumsq = _dot(<int>net.n_coefs, p, p)
         start = 0
         while start < n_samples:
@@ -198,6 +199,7 @@ def loss_gradient(Network network,
         _set_input(&inp, X, X_data, X_indices, X_indptr)
 
     with nogil:
+        fill_ones(wk, &w)
         start = 0
         while start < n_samples:
             n_rows = chunk_rows if n_samples - start >= chunk_rows else n_samples - start
