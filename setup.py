@@ -20,6 +20,7 @@ MODULES = [
     "_network",
     "_training",
     "_inference",
+    "_testing",
 ]
 
 directives = {

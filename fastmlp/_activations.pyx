@@ -69,17 +69,3 @@ cdef void activation_derivative(floating* delta,    # IN/OUT (n_samples, n_units
     elif activation == LOGISTIC:
         for i in range(n):
             delta[i] = logistic_derivative(delta[i], A[i])
-
-
-# Test-only twins.
-
-def _bias_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int activation):
-    """Z = f(Z + bias) in place."""
-    bias_activation(&Z[0, 0], &bias[0], Z.shape[0], Z.shape[1], activation)
-
-
-def _activation_derivative_memview(floating[:, ::1] delta, const floating[:, ::1] A,
-                                   int activation):
-    """delta *= f'(z) in place, from A = f(z)."""
-    activation_derivative(&delta[0, 0], &A[0, 0], delta.shape[0], delta.shape[1],
-                          activation)

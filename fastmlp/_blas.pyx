@@ -71,28 +71,3 @@ cdef floating _dot(int n, const floating* x, const floating* y) noexcept nogil:
         return sdot(&n, <float*>x, &inc, <float*>y, &inc)
     else:
         return ddot(&n, <double*>x, &inc, <double*>y, &inc)
-
-
-# Test-only twins: the engine never calls these.
-
-def _gemm_memview(BLAS_Trans ta, BLAS_Trans tb, double alpha,
-                  const floating[:, ::1] A, const floating[:, ::1] B,
-                  double beta, floating[:, ::1] C):
-    """C = alpha * op(A) @ op(B) + beta * C on C-contiguous 2-D arrays."""
-    cdef int m = C.shape[0]
-    cdef int n = C.shape[1]
-    cdef int k = A.shape[0] if ta == Trans else A.shape[1]
-    # test shapes are never empty; lda/ldb are the row lengths
-    with nogil:
-        _gemm(ta, tb, m, n, k, <floating>alpha, &A[0, 0], A.shape[1],
-              &B[0, 0], B.shape[1], <floating>beta, &C[0, 0], n)
-
-
-def _axpy_memview(double alpha, const floating[::1] x, floating[::1] y):
-    """y += alpha * x"""
-    _axpy(x.shape[0], <floating>alpha, &x[0], &y[0])
-
-
-def _dot_memview(const floating[::1] x, const floating[::1] y):
-    """x . y"""
-    return _dot(x.shape[0], &x[0], &y[0])

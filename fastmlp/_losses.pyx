@@ -155,20 +155,3 @@ cdef void output_activation(floating* Z,           # IN z - bias, OUT p = f(z)
         else:
             for k in range(n_outputs):
                 z[k] = z[k] + bias[k]
-
-
-# Test-only twins.
-
-def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias,
-                               const floating[:, ::1] Y, const floating[::1] sample_weight,
-                               int output, double delta_scale, floating[:, ::1] delta):
-    """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale."""
-    return output_loss_delta(&Z[0, 0], &bias[0], &Y[0, 0],
-                             &sample_weight[0] if sample_weight.shape[0] else NULL,
-                             Z.shape[0], Z.shape[1], output, <floating>delta_scale,
-                             &delta[0, 0])
-
-
-def _output_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int output):
-    """Z = f(Z + bias) in place."""
-    output_activation(&Z[0, 0], &bias[0], Z.shape[0], Z.shape[1], output)

@@ -86,23 +86,3 @@ cdef void sgd_step(floating* params,        # IN/OUT (n_params,)
                <floating>sw_sum, <floating>learning_rate, <floating>momentum, nesterov)
     _sgd_range(params, grads, velocity, n_coefs, n_params, 0, <floating>sw_sum,
                <floating>learning_rate, <floating>momentum, nesterov)
-
-
-# Test-only twins: all parameters treated as coefficients.
-
-def _adam_step_memview(floating[::1] params, const floating[::1] grads,
-                       floating[::1] m, floating[::1] v, double learning_rate_init,
-                       double beta_1, double beta_2, double epsilon, Py_ssize_t t,
-                       double alpha=0.0, double sw_sum=1.0):
-    """One Adam step at time step t (1-based) on raw gradient sums."""
-    adam_step(&params[0], &grads[0], &m[0], &v[0], params.shape[0], params.shape[0],
-              alpha, sw_sum, adam_learning_rate(learning_rate_init, beta_1, beta_2, t),
-              beta_1, beta_2, epsilon)
-
-
-def _sgd_step_memview(floating[::1] params, const floating[::1] grads,
-                      floating[::1] velocity, double learning_rate, double momentum,
-                      bint nesterov, double alpha=0.0, double sw_sum=1.0):
-    """One SGD step on raw gradient sums."""
-    sgd_step(&params[0], &grads[0], &velocity[0], params.shape[0], params.shape[0],
-             alpha, sw_sum, learning_rate, momentum, nesterov)

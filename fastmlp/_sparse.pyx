@@ -42,21 +42,3 @@ cdef void csr_rows_T_dot(const floating* data, const Py_ssize_t* indices,
         row = _row(rows, row_start, r)
         for p in range(indptr[row], indptr[row + 1]):
             _axpy(<int>n_units, data[p], delta + r * n_units, out + indices[p] * n_units)
-
-
-# Test-only twins.
-
-def _csr_rows_dot_memview(const floating[::1] data, const Py_ssize_t[::1] indices,
-                          const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows,
-                          const floating[:, ::1] W, floating[:, ::1] out):
-    """out = X[rows] @ W"""
-    csr_rows_dot(&data[0], &indices[0], &indptr[0], &rows[0], 0, rows.shape[0],
-                 &W[0, 0], W.shape[1], &out[0, 0])
-
-
-def _csr_rows_T_dot_memview(const floating[::1] data, const Py_ssize_t[::1] indices,
-                            const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows,
-                            const floating[:, ::1] delta, floating[:, ::1] out):
-    """out += X[rows].T @ delta"""
-    csr_rows_T_dot(&data[0], &indices[0], &indptr[0], &rows[0], 0, rows.shape[0],
-                   &delta[0, 0], delta.shape[1], &out[0, 0])

@@ -4,14 +4,18 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit
 
-from fastmlp._activations import (
-    Activation,
+from fastmlp._activations import Activation
+from fastmlp._losses import Output
+from fastmlp._testing import (
     _activation_derivative_memview,
+    _adam_step_memview,
     _bias_activation_memview,
+    _csr_rows_T_dot_memview,
+    _csr_rows_dot_memview,
+    _output_activation_memview,
+    _output_loss_delta_memview,
+    _sgd_step_memview,
 )
-from fastmlp._losses import Output, _output_activation_memview, _output_loss_delta_memview
-from fastmlp._optimizers import _adam_step_memview, _sgd_step_memview
-from fastmlp._sparse import _csr_rows_T_dot_memview, _csr_rows_dot_memview
 from numpy_reference import HIDDEN, OUTPUT_ACTIVATION, per_sample_loss
 
 DTYPES = [np.float32, np.float64]

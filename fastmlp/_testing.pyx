@@ -1,0 +1,106 @@
+"""Python-callable twins of the engine's kernels, for the tests only.
+
+The engine never imports this module; keeping the twins here keeps Cython's
+memoryview machinery out of the kernel modules, which the engine loads.
+"""
+from cython cimport floating
+
+from ._blas cimport BLAS_Trans, Trans, _gemm, _axpy, _dot
+from ._activations cimport bias_activation, activation_derivative
+from ._losses cimport output_loss_delta, output_activation
+from ._optimizers cimport adam_step, sgd_step, adam_learning_rate
+from ._sparse cimport csr_rows_dot, csr_rows_T_dot
+
+
+# _blas
+
+def _gemm_memview(BLAS_Trans ta, BLAS_Trans tb, double alpha,
+                  const floating[:, ::1] A, const floating[:, ::1] B,
+                  double beta, floating[:, ::1] C):
+    """C = alpha * op(A) @ op(B) + beta * C on C-contiguous 2-D arrays."""
+    cdef int m = C.shape[0]
+    cdef int n = C.shape[1]
+    cdef int k = A.shape[0] if ta == Trans else A.shape[1]
+    # test shapes are never empty; lda/ldb are the row lengths
+    with nogil:
+        _gemm(ta, tb, m, n, k, <floating>alpha, &A[0, 0], A.shape[1],
+              &B[0, 0], B.shape[1], <floating>beta, &C[0, 0], n)
+
+
+def _axpy_memview(double alpha, const floating[::1] x, floating[::1] y):
+    """y += alpha * x"""
+    _axpy(x.shape[0], <floating>alpha, &x[0], &y[0])
+
+
+def _dot_memview(const floating[::1] x, const floating[::1] y):
+    """x . y"""
+    return _dot(x.shape[0], &x[0], &y[0])
+
+
+# _activations
+
+def _bias_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int activation):
+    """Z = f(Z + bias) in place."""
+    bias_activation(&Z[0, 0], &bias[0], Z.shape[0], Z.shape[1], activation)
+
+
+def _activation_derivative_memview(floating[:, ::1] delta, const floating[:, ::1] A,
+                                   int activation):
+    """delta *= f'(z) in place, from A = f(z)."""
+    activation_derivative(&delta[0, 0], &A[0, 0], delta.shape[0], delta.shape[1],
+                          activation)
+
+
+# _losses
+
+def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias,
+                               const floating[:, ::1] Y, const floating[::1] sample_weight,
+                               int output, double delta_scale, floating[:, ::1] delta):
+    """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale."""
+    return output_loss_delta(&Z[0, 0], &bias[0], &Y[0, 0],
+                             &sample_weight[0] if sample_weight.shape[0] else NULL,
+                             Z.shape[0], Z.shape[1], output, <floating>delta_scale,
+                             &delta[0, 0])
+
+
+def _output_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int output):
+    """Z = f(Z + bias) in place."""
+    output_activation(&Z[0, 0], &bias[0], Z.shape[0], Z.shape[1], output)
+
+
+# _optimizers
+
+def _adam_step_memview(floating[::1] params, const floating[::1] grads,
+                       floating[::1] m, floating[::1] v, double learning_rate_init,
+                       double beta_1, double beta_2, double epsilon, Py_ssize_t t,
+                       double alpha=0.0, double sw_sum=1.0):
+    """One Adam step at time step t (1-based) on raw gradient sums."""
+    adam_step(&params[0], &grads[0], &m[0], &v[0], params.shape[0], params.shape[0],
+              alpha, sw_sum, adam_learning_rate(learning_rate_init, beta_1, beta_2, t),
+              beta_1, beta_2, epsilon)
+
+
+def _sgd_step_memview(floating[::1] params, const floating[::1] grads,
+                      floating[::1] velocity, double learning_rate, double momentum,
+                      bint nesterov, double alpha=0.0, double sw_sum=1.0):
+    """One SGD step on raw gradient sums."""
+    sgd_step(&params[0], &grads[0], &velocity[0], params.shape[0], params.shape[0],
+             alpha, sw_sum, learning_rate, momentum, nesterov)
+
+
+# _sparse
+
+def _csr_rows_dot_memview(const floating[::1] data, const Py_ssize_t[::1] indices,
+                          const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows,
+                          const floating[:, ::1] W, floating[:, ::1] out):
+    """out = X[rows] @ W"""
+    csr_rows_dot(&data[0], &indices[0], &indptr[0], &rows[0], 0, rows.shape[0],
+                 &W[0, 0], W.shape[1], &out[0, 0])
+
+
+def _csr_rows_T_dot_memview(const floating[::1] data, const Py_ssize_t[::1] indices,
+                            const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows,
+                            const floating[:, ::1] delta, floating[:, ::1] out):
+    """out += X[rows].T @ delta"""
+    csr_rows_T_dot(&data[0], &indices[0], &indptr[0], &rows[0], 0, rows.shape[0],
+                   &delta[0, 0], delta.shape[1], &out[0, 0])
