@@ -459,6 +459,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if is_classifier(self):
                 y_val = self._label_binarizer.inverse_transform(y_val)
             sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
+            if sample_weight_val is not None and not sample_weight_val.any():
+                raise ValueError(
+                    f"The {val_idx.shape[0]} validation rows drawn for early stopping "
+                    "all have zero sample weight, so their score is undefined. "
+                    "Increase 'validation_fraction', drop the zero-weight rows, or "
+                    "set early_stopping=False."
+                )
             sample_idx = train_idx.astype(np.intp)
         else:
             X_val = y_val = sample_weight_val = None

@@ -80,6 +80,11 @@ BAD_FIT = [
     ("a minibatch of zero weights",
      lambda: _reg(batch_size=10, shuffle=False).fit(X, Y_REG, sample_weight=np.r_[np.zeros(10), np.ones(30)]),
      ValueError, "all zero"),
+    ("a validation split of zero weights",
+     # (random_state=0 draws 4 validation rows of zero weight)
+     lambda: _reg(early_stopping=True).fit(X, Y_REG, sample_weight=np.r_[1.0, 1.0, np.zeros(38)]),
+     ValueError,
+     "all have zero sample weight"),
     ("sample_weight of the wrong length", lambda: _clf().fit(X, Y_CLASS, sample_weight=np.ones(39)),
      ValueError, "sample_weight.shape"),
     ("2-D sample_weight", lambda: _clf().fit(X, Y_CLASS, sample_weight=np.ones((40, 1))),

@@ -27,6 +27,7 @@ ALLOWED_REFUSALS = (
     "stratified",                      # a class too small to stratify
     "only one class",                  # the rows drawn hold one class
     "all zero",                        # a minibatch of zero weights
+    "all have zero sample weight",     # so is the validation split
     "non-finite parameter weights",    # a large rate on large values
 )
 
@@ -177,8 +178,10 @@ def test_fuzz_fit_predict(problem):
     assert np.isfinite(out).all()
     assert out.shape[0] == X.shape[0]
     out_layout = model.predict_proba(X_in) if Est is MLPClassifier else model.predict(X_in)
-    np.testing.assert_allclose(out_layout, out, rtol=1e-5 if dtype == np.float32 else 1e-12,
-                               atol=1e-6 if dtype == np.float32 else 1e-12)
+    # sparse and dense products sum in different orders: the rounding is
+    # relative to the largest outputs (terms cancel), not to each one
+    eps = 1e-5 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(out_layout, out, rtol=eps, atol=eps * max(1, np.abs(out).max()))
     labels = model.predict(X_in)
     assert labels.shape[0] == X.shape[0]
     # one row at a time (the fast path) agrees with the batch
