@@ -6,6 +6,7 @@ silent NaN or an error from deep inside NumPy or the engine. The README's
 "What fastmlp refuses and why" lists the same cases.
 """
 import os
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -254,8 +255,14 @@ def test_memory_is_checked_before_allocating(monkeypatch):
     monkeypatch.setattr(checks, "available_memory", lambda: 100 << 20)
     units = [4, 3000, 3000, 3]
     est = MLPClassifier(hidden_layer_sizes=units[1:-1])
-    with pytest.raises(MemoryError, match="100.0 MiB of memory is available") as info:
-        est.fit(X, Y_CLASS)
+    tracemalloc.start()  # NumPy reports its buffers to tracemalloc
+    try:
+        with pytest.raises(MemoryError, match="100.0 MiB of memory is available") as info:
+            est.fit(X, Y_CLASS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # the parameters alone would be 72 MB
     assert f"{n_parameters(units):,} parameters" in str(info.value)
     assert not hasattr(est, "coefs_")
     # the same network fits when the memory is there
