@@ -14,6 +14,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ._network import Network
+
 # Reading /proc/meminfo costs tens of microseconds; a fit needing less than
 # this is not worth asking about (partial_fit may be called per minibatch).
 _SMALL_FIT_BYTES = 64 << 20
@@ -113,7 +115,9 @@ def n_parameters(layer_units):
 
 
 def work_values(layer_units, max_rows, gather):
-    """Length of the engine's work buffer (mirrors Network.work_layout)."""
+    """About the length of the engine's work buffer (Network.work_layout's
+    terms, in Python integers): enough to tell a small fit from one worth
+    asking the engine and the system about."""
     n_hidden = sum(layer_units[1:-1]) + layer_units[-1]
     x = max_rows * layer_units[0] if gather else 0
     return x + max_rows * (layer_units[-1] + 1 + 2 * n_hidden)
@@ -177,15 +181,21 @@ def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estim
     else:
         moments = 2 if solver == "adam" else 1
         per_param = (4 + moments * (2 if warm else 1)) * itemsize
-    needed = n_params * per_param + work_values(layer_units, batch_rows, gather) * itemsize
-    if needed < _SMALL_FIT_BYTES:
+    params_bytes = n_params * per_param
+    if params_bytes + work_values(layer_units, batch_rows, gather) * itemsize < _SMALL_FIT_BYTES:
         return
     available = available_memory()
-    if available is not None and needed <= available:
-        return
-    if available is None and needed <= np.iinfo(np.intp).max:
-        return
-    free = "an unknown amount" if available is None else _format_bytes(available)
+    if available is None:
+        available = np.iinfo(np.intp).max
+    needed = params_bytes
+    if needed <= available:
+        # widths this small are safe to lay out: take the work buffer's size
+        # from the engine itself
+        work = Network(layer_units, 0, 0).work_size(batch_rows, gather)
+        needed += work * itemsize
+        if needed <= available:
+            return
+    free = _format_bytes(available) if available < np.iinfo(np.intp).max else "no such amount"
     raise MemoryError(
         f"{type(estimator).__name__} with layer widths {list(layer_units)} has "
         f"{n_params:,} parameters; training it needs about {_format_bytes(needed)} "
