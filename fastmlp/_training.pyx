@@ -29,6 +29,14 @@ cdef inline void _set_input(Input* inp, const floating[:, ::1] X, const floating
     inp.row_start = 0
 
 
+cdef bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef bint finite = True
+    for i in range(n):
+        finite &= isfinite(x[i])
+    return finite
+
+
 def train_epoch(Network network,
                 floating[::1] params,          # IN/OUT flat parameters
                 floating[::1] grads,           # work: flat gradients
@@ -58,7 +66,8 @@ def train_epoch(Network network,
         became non-finite, or a signal handler raised, which stops the epoch
         at that minibatch.
     finite : bool
-        False when the epoch stopped on a non-finite parameter.
+        False when the epoch stopped on a non-finite parameter, or ended
+        with a non-finite Adam moment.
     interrupt : BaseException or None
         What a signal handler raised (KeyboardInterrupt on Ctrl-C), for the
         caller to re-raise once it has kept the state reached so far.
@@ -159,6 +168,11 @@ def train_epoch(Network network,
                         interrupt = exc
                 if interrupt is not None:
                     break
+        # An overflowed moment leaves the parameters finite but frozen
+        # (m / sqrt(inf) = 0 at every later step): divergence all the same.
+        if finite and solver == ADAM:
+            finite = _all_finite(&moment_1[0], net.n_params) and \
+                _all_finite(&moment_2[0], net.n_params)
     return loss_sum, t, n_batches, finite, interrupt
 
 
