@@ -185,9 +185,10 @@ def test_extreme_logits_stay_finite():
 
 
 def _long_problem():
+    # random labels: nothing to converge to, so even lbfgs runs until stopped
     rng = np.random.RandomState(1)
     X_big = rng.randn(3000, 30)
-    return X_big, (X_big[:, :5].sum(axis=1) > 0).astype(int)
+    return X_big, rng.randint(2, size=3000)
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
@@ -203,7 +204,7 @@ def test_ctrl_c_returns_quickly_with_a_usable_model(solver):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if solver == "lbfgs" and "_params" in vars(model):
-                time.sleep(1.0)
+                time.sleep(0.3)
                 break
             if len(vars(model).get("loss_curve_", ())) >= 2:
                 break
