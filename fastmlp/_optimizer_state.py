@@ -48,12 +48,6 @@ class SGDState:
         self.moment_1 = self.moment_1.astype(dtype, copy=False)
         self.moment_2 = self.moment_2.astype(dtype, copy=False)
 
-    def moments_finite(self):
-        """Whether the moments are finite. A squared gradient can overflow
-        Adam's v to inf while the parameters stay finite; every later step
-        is then m / inf = 0 and the model silently stops learning."""
-        return bool(np.isfinite(self.moment_1).all() and np.isfinite(self.moment_2).all())
-
     def iteration_ends(self, time_step):
         """Inverse scaling: lr = lr_init / (t + 1) ** power_t, t = samples seen."""
         if self.lr_schedule == "invscaling":
@@ -112,7 +106,6 @@ class AdamState:
                 self.beta_1, self.beta_2, self.epsilon)
 
     astype = SGDState.astype
-    moments_finite = SGDState.moments_finite
 
     def iteration_ends(self, time_step):
         """Adam keeps its rate between epochs."""
