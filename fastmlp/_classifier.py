@@ -147,9 +147,23 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 "partial_fit, pass every class in `classes`.)"
             )
 
-        # bool keeps float32 data from being upcast
-        y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
+        return X, self._targets(y, X.dtype)
+
+    def _targets(self, y, dtype):
+        """The label indicator matrix the network trains on, in X's dtype.
+
+        What LabelBinarizer.transform gives, built straight from the class
+        indices: its int64 (n_samples, n_classes) intermediate would be the
+        largest array of a big fit after X itself.
+        """
+        y_type = self._label_binarizer.y_type_
+        if y_type == "multilabel-indicator":
+            return np.ascontiguousarray(self._label_binarizer.transform(y), dtype=dtype)
+        if y_type == "binary":
+            return (np.asarray(y) == self.classes_[1]).astype(dtype).reshape(-1, 1)
+        targets = np.zeros((len(y), len(self.classes_)), dtype=dtype)
+        targets[np.arange(len(y)), np.searchsorted(self.classes_, y)] = 1
+        return targets
 
     def _stratify_labels(self, y):
         # scikit-learn bug: it stratifies only when there is one output
