@@ -52,6 +52,9 @@ class CaseResult:
     notes: list = field(default_factory=list)
 
 
+_SETTLE_SECONDS = 0.25
+
+
 def _warm_up(tasks, log):
     """Run every task once, untimed: imports, caches, first-call costs."""
     for task in tasks.values():
@@ -69,6 +72,10 @@ def _rounds(tasks, repeats, log):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()  # a collection owed by the previous task must not land here
+            # BLAS and OpenMP worker threads spin for up to ~0.1 s after their
+            # last call (OpenBLAS: 2**28 cycles): let the previous library's
+            # go to sleep before timing the next one on the same cores.
+            time.sleep(_SETTLE_SECONDS)
             elapsed = tasks[name]()
             if isinstance(elapsed, list):
                 times[name].extend(elapsed)
