@@ -238,7 +238,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # set all attributes, allocate weights etc. for first call
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = y.shape[1]
+        self.n_outputs_ = layer_units[-1]
         self.n_layers_ = len(layer_units)
 
         if not is_classifier(self):
@@ -297,9 +297,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if y.ndim == 1:
             y = y.reshape((-1, 1))
-        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+        layer_units = [n_features] + hidden_layer_sizes + [self._n_outputs(y)]
         self._check_memory(layer_units, X, first_pass)
-        self.n_outputs_ = y.shape[1]
+        self.n_outputs_ = layer_units[-1]
 
         # scikit-learn bug: it re-creates RandomState(random_state) on every
         # call, so successive partial_fit calls shuffle in the same order. One
@@ -458,7 +458,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             X_val = _safe_indexing(X, val_idx)
             y_val = y[val_idx]
             if is_classifier(self):
-                y_val = self._label_binarizer.inverse_transform(y_val)
+                y_val = self._decode_targets(y_val)
             sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
             if sample_weight_val is not None and not sample_weight_val.any():
                 raise ValueError(
@@ -611,6 +611,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.best_loss_ = np.inf
             self.validation_scores_ = None
             self.best_validation_score_ = None
+
+    def _n_outputs(self, y):
+        """Width of the output layer for the target matrix y."""
+        return y.shape[1]
 
     def _stratify_labels(self, y):
         """Labels to stratify the validation split by, or None."""

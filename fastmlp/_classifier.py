@@ -150,27 +150,37 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return X, self._targets(y, X.dtype)
 
     def _targets(self, y, dtype):
-        """The label indicator matrix the network trains on, in X's dtype.
-
-        What LabelBinarizer.transform gives, built straight from the class
-        indices: its int64 (n_samples, n_classes) intermediate would be the
-        largest array of a big fit after X itself.
+        """The targets the network trains on, in X's dtype: LabelBinarizer's
+        indicator matrix for binary and multilabel y, class indices for
+        multiclass y (never an (n_samples, n_classes) array: that would be
+        the largest array of a big fit after X itself).
         """
         y_type = self._label_binarizer.y_type_
         if y_type == "multilabel-indicator":
             return np.ascontiguousarray(self._label_binarizer.transform(y), dtype=dtype)
         if y_type == "binary":
             return (np.asarray(y) == self.classes_[1]).astype(dtype).reshape(-1, 1)
-        targets = np.zeros((len(y), len(self.classes_)), dtype=dtype)
-        targets[np.arange(len(y)), np.searchsorted(self.classes_, y)] = 1
-        return targets
+        # multiclass: one column of class indices, which the engine's
+        # softmax loss reads in place of the one-hot matrix
+        return np.searchsorted(self.classes_, y).astype(dtype).reshape(-1, 1)
+
+    def _n_outputs(self, y):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return len(self.classes_)
+        return y.shape[1]
+
+    def _decode_targets(self, y):
+        """Labels of the rows of a target matrix made by _targets."""
+        if self._label_binarizer.y_type_ == "multiclass":
+            return self.classes_.take(y[:, 0].astype(np.intp))
+        return self._label_binarizer.inverse_transform(y)
 
     def _stratify_labels(self, y):
         # scikit-learn bug: it stratifies only when there is one output
         # column, so multiclass validation splits were not stratified.
         # Multilabel targets have no single label to stratify by.
         if self._label_binarizer.y_type_ == "multiclass":
-            return y.argmax(axis=1)
+            return y[:, 0]
         if self._label_binarizer.y_type_ == "binary":
             return y[:, 0]
         return None

@@ -11,7 +11,7 @@ cpdef enum Output:
 cdef double output_loss_delta(floating* Z, const floating* bias,
                               const floating* Y, const floating* sample_weight,
                               Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                              int output, floating delta_scale,
+                              Py_ssize_t n_targets, int output, floating delta_scale,
                               floating* delta) noexcept nogil
 
 cdef void output_activation(floating* Z, const floating* bias,

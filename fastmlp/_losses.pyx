@@ -55,18 +55,20 @@ cdef inline double _binary_log_loss(floating y, floating p, double eps) noexcept
 
 cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = f(z)
                               const floating* bias,      # IN (n_outputs,)
-                              const floating* Y,         # IN (n_samples, n_outputs)
+                              const floating* Y,         # IN (n_samples, n_targets)
                               const floating* sample_weight,  # IN (n_samples,) or NULL
                               Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                              int output, floating delta_scale,
+                              Py_ssize_t n_targets, int output, floating delta_scale,
                               floating* delta) noexcept nogil:  # OUT (n_samples, n_outputs)
     """p = f(z + bias); delta = (p - y) * sw * delta_scale; return sum_i sw_i loss_i
 
     loss_i is scikit-learn's per-sample loss: 0.5 * mean_k (y - p)**2,
     sum_k (y log(y / p) - y + p), -sum_k (y log p + (1 - y) log(1 - p)), or
-    -sum_k y log p.
+    -sum_k y log p. Y has a column per output, except for the log-loss,
+    where one column (n_targets = 1) holds each row's class index.
     """
-    cdef Py_ssize_t i, k
+    cdef Py_ssize_t i, k, c
+    cdef floating one = 1  # a typed 1: a bare literal would promote float32 to double
     cdef floating* z
     cdef const floating* y
     cdef floating* d
@@ -76,7 +78,22 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
     cdef double half_mean = 0.5 / n_outputs
 
     # the switch is outside the row loop, so each loop body is straight code
-    if output == LOG_LOSS:
+    if output == LOG_LOSS and n_targets == 1:
+        # Y holds the class index of each row: the one-hot matrix never
+        # exists (n_samples x n_classes values saved on a big fit)
+        for i in range(n_samples):
+            z, d = Z + i * n_outputs, delta + i * n_outputs
+            c = <Py_ssize_t>Y[i]
+            if sample_weight != NULL:
+                w = sample_weight[i]
+            for k in range(n_outputs):
+                z[k] = z[k] + bias[k]
+            _softmax_row(z, n_outputs)
+            for k in range(n_outputs):
+                d[k] = z[k] * w * delta_scale
+            d[c] = (z[c] - one) * w * delta_scale
+            total += w * -_clipped_log(z[c], eps)
+    elif output == LOG_LOSS:
         for i in range(n_samples):
             z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
             if sample_weight != NULL:

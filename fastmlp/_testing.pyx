@@ -59,7 +59,7 @@ def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias,
     """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale."""
     return output_loss_delta(&Z[0, 0], &bias[0], &Y[0, 0],
                              &sample_weight[0] if sample_weight.shape[0] else NULL,
-                             Z.shape[0], Z.shape[1], output, <floating>delta_scale,
+                             Z.shape[0], Z.shape[1], Y.shape[1], output, <floating>delta_scale,
                              &delta[0, 0])
 
 

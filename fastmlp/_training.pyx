@@ -12,7 +12,7 @@ from ._interrupt cimport check_due, monotonic_seconds
 
 from ._network cimport Network, Net, Work, Input, forward, backward, \
     finalize_gradient, layer_activations, fill_ones
-from ._losses cimport output_loss_delta
+from ._losses cimport output_loss_delta, LOG_LOSS
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate, ADAM
 from ._blas cimport _dot
 from libc.math cimport isfinite
@@ -35,6 +35,22 @@ cdef bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
     for i in range(n):
         finite &= isfinite(x[i])
     return finite
+
+
+cdef Py_ssize_t _check_targets(const Net* net, const floating[:, ::1] Y) except -1:
+    """Width of Y's rows: one column per output, or, for the log-loss, one
+    column of class indices (checked, since the engine indexes with them)."""
+    cdef Py_ssize_t i, n_outputs = net.units[net.n_layers]
+    cdef floating c
+    if Y.shape[1] == n_outputs:
+        return n_outputs
+    if Y.shape[1] != 1 or net.output != LOG_LOSS:
+        raise ValueError(f"targets have {Y.shape[1]} columns for {n_outputs} outputs")
+    for i in range(Y.shape[0]):
+        c = Y[i, 0]
+        if not (0 <= c < n_outputs) or c != <Py_ssize_t>c:
+            raise ValueError(f"class index {c} out of range for {n_outputs} classes")
+    return 1
 
 
 def train_epoch(Network network,
@@ -77,6 +93,7 @@ def train_epoch(Network network,
     cdef Py_ssize_t n_samples = order.shape[0]
     cdef Py_ssize_t n_features = net.units[0]
     cdef Py_ssize_t n_outputs = net.units[net.n_layers]
+    cdef Py_ssize_t n_targets = _check_targets(net, Y)
     cdef Py_ssize_t start, n_rows, r, row, n_batches = 0
     cdef bint dense = X.shape[0] > 0
     cdef bint weighted = sample_weight.shape[0] > 0
@@ -113,7 +130,7 @@ def train_epoch(Network network,
             n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
             for r in range(n_rows):
                 row = order[start + r]
-                memcpy(ybuf + r * n_outputs, &Y[row, 0], n_outputs * sizeof(floating))
+                memcpy(ybuf + r * n_targets, &Y[row, 0], n_targets * sizeof(floating))
                 if weighted:
                     swbuf[r] = sample_weight[row]
                 if dense and gather:
@@ -133,7 +150,7 @@ def train_epoch(Network network,
             batch_loss = output_loss_delta(
                 layer_activations(net, wk, &w, net.n_layers),
                 p + net.intercept_start[net.n_layers - 1], ybuf,
-                swbuf if weighted else NULL, n_rows, n_outputs, net.output,
+                swbuf if weighted else NULL, n_rows, n_outputs, n_targets, net.output,
                 <floating>delta_scale,
                 wk + w.delta + w.max_rows * net.unit_start[net.n_layers])
             backward(net, p, g, &inp, n_rows, wk, &w, False)
@@ -196,6 +213,7 @@ def loss_gradient(Network network,
     cdef Work w = network.work_layout(chunk_rows, False)
     cdef Py_ssize_t n_samples = Y.shape[0]
     cdef Py_ssize_t n_outputs = net.units[net.n_layers]
+    cdef Py_ssize_t n_targets = _check_targets(net, Y)
     cdef Py_ssize_t start, n_rows, r
     cdef bint dense = X.shape[0] > 0
     cdef bint weighted = sample_weight.shape[0] > 0
@@ -226,7 +244,7 @@ def loss_gradient(Network network,
                 layer_activations(net, wk, &w, net.n_layers),
                 p + net.intercept_start[net.n_layers - 1], &Y[start, 0],
                 &sample_weight[start] if weighted else NULL, n_rows, n_outputs,
-                net.output, <floating>delta_scale,
+                n_targets, net.output, <floating>delta_scale,
                 wk + w.delta + w.max_rows * net.unit_start[net.n_layers])
             backward(net, p, g, &inp, n_rows, wk, &w, start > 0)
             start += n_rows

@@ -130,3 +130,28 @@ def test_chunking_does_not_change_loss_or_gradient(output):
     chunked = engine_loss_grad(units, "tanh", output, params, X, Y, None, 0.1, 7)
     np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-13)
     np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-11, atol=1e-14)
+
+
+def test_class_index_targets_give_the_one_hot_loss_and_gradient():
+    rng = np.random.RandomState(0)
+    units = [5, 6, 4]
+    params = rng.uniform(-1, 1, 5 * 6 + 6 * 4 + 10)
+    X = rng.randn(30, 5)
+    labels = rng.randint(4, size=30)
+    sw = rng.uniform(0.5, 2, 30)
+    one_hot = engine_loss_grad(units, "relu", "log_loss", params, X, np.eye(4)[labels],
+                               sw, 0.1, 7)
+    by_index = engine_loss_grad(units, "relu", "log_loss", params, X,
+                                labels.reshape(-1, 1).astype(float), sw, 0.1, 7)
+    assert by_index[0] == one_hot[0]
+    np.testing.assert_array_equal(by_index[1], one_hot[1])
+
+
+@pytest.mark.parametrize("bad", [4.0, -1.0, 1.5, np.nan])
+def test_class_index_targets_out_of_range_are_refused(bad):
+    rng = np.random.RandomState(0)
+    labels = rng.randint(4, size=10).astype(float).reshape(-1, 1)
+    labels[3] = bad
+    with pytest.raises(ValueError, match="class index"):
+        engine_loss_grad([5, 4], "relu", "log_loss", rng.uniform(-1, 1, 24),
+                         rng.randn(10, 5), labels, None, 0.0, 10)

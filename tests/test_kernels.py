@@ -155,3 +155,19 @@ def test_csr_rows_products(dtype):
     _csr_rows_T_dot_memview(*args, delta, acc)
     np.testing.assert_allclose(acc, 1 + X[rows].toarray().T @ delta,
                                rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_log_loss_with_class_index_targets_equals_one_hot(dtype, weighted):
+    Z, b = _data(dtype, scale=2.0), _data(dtype, (7,), seed=1)
+    Y = _targets("log_loss", dtype, Z.shape)
+    sw = (np.random.RandomState(3).uniform(0.1, 2, 13).astype(dtype) if weighted
+          else np.empty(0, dtype))
+    Z1, d1, Z2, d2 = Z.copy(), np.empty_like(Z), Z.copy(), np.empty_like(Z)
+    one_hot = _output_loss_delta_memview(Z1, b, Y, sw, Output.LOG_LOSS, 0.5, d1)
+    indices = Y.argmax(axis=1).astype(dtype).reshape(-1, 1)
+    by_index = _output_loss_delta_memview(Z2, b, indices, sw, Output.LOG_LOSS, 0.5, d2)
+    assert by_index == one_hot
+    np.testing.assert_array_equal(Z2, Z1)
+    np.testing.assert_array_equal(d2, d1)
