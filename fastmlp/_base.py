@@ -40,7 +40,6 @@ from ._losses import Output
 from ._network import Network
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._threads import blas_threads_for
 from ._training import loss_gradient, train_epoch
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -492,81 +491,80 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         grads = np.empty_like(params)
 
         finite = True
-        with blas_threads_for(batch_size, network.layer_units):
-            try:
-                self.n_iter_ = 0
-                for it in range(self.max_iter):
-                    if self.shuffle:
-                        # scikit-learn's sklearn.utils.shuffle, drawn the same way
-                        perm = np.arange(n_train)
-                        self._random_state.shuffle(perm)
-                        sample_idx = sample_idx[perm]
+        try:
+            self.n_iter_ = 0
+            for it in range(self.max_iter):
+                if self.shuffle:
+                    # scikit-learn's sklearn.utils.shuffle, drawn the same way
+                    perm = np.arange(n_train)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
 
-                    loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
-                        network, params, grads, optimizer.moment_1, optimizer.moment_2,
-                        work, X_dense, data, indices, indptr, Y, sw, sample_idx,
-                        batch_size, gather, *optimizer.engine_args(),
-                        self.alpha, 1.0, optimizer.t,
+                loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
+                    network, params, grads, optimizer.moment_1, optimizer.moment_2,
+                    work, X_dense, data, indices, indptr, Y, sw, sample_idx,
+                    batch_size, gather, *optimizer.engine_args(),
+                    self.alpha, 1.0, optimizer.t,
+                )
+                if interrupt is not None:
+                    raise interrupt
+                if not finite:
+                    self._check_zero_weight_batch(
+                        sw, sample_idx, (n_batches - 1) * batch_size, batch_size
                     )
-                    if interrupt is not None:
-                        raise interrupt
-                    if not finite:
-                        self._check_zero_weight_batch(
-                            sw, sample_idx, (n_batches - 1) * batch_size, batch_size
+                    break
+
+                self.n_iter_ += 1
+                self.loss_ = loss_sum / n_train
+
+                self.t_ += n_train
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                # update no_improvement_count based on training loss or
+                # validation score according to early_stopping
+                self._update_no_improvement_count(
+                    early_stopping, X_val, y_val, sample_weight_val
+                )
+
+                # for learning rate that needs to be updated at iteration end
+                optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    # not better than last `n_iter_no_change` iterations by tol
+                    # stop or decrease learning rate
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
                         )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+
+                    is_stopping = optimizer.trigger_stopping(msg, self.verbose)
+                    if is_stopping:
                         break
+                    else:
+                        self._no_improvement_count = 0
 
-                    self.n_iter_ += 1
-                    self.loss_ = loss_sum / n_train
+                if incremental:
+                    break
 
-                    self.t_ += n_train
-                    self.loss_curve_.append(self.loss_)
-                    if self.verbose:
-                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                    # update no_improvement_count based on training loss or
-                    # validation score according to early_stopping
-                    self._update_no_improvement_count(
-                        early_stopping, X_val, y_val, sample_weight_val
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
                     )
-
-                    # for learning rate that needs to be updated at iteration end
-                    optimizer.iteration_ends(self.t_)
-
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        # not better than last `n_iter_no_change` iterations by tol
-                        # stop or decrease learning rate
-                        if early_stopping:
-                            msg = (
-                                "Validation score did not improve more than "
-                                "tol=%f for %d consecutive epochs."
-                                % (self.tol, self.n_iter_no_change)
-                            )
-                        else:
-                            msg = (
-                                "Training loss did not improve more than tol=%f"
-                                " for %d consecutive epochs."
-                                % (self.tol, self.n_iter_no_change)
-                            )
-
-                        is_stopping = optimizer.trigger_stopping(msg, self.verbose)
-                        if is_stopping:
-                            break
-                        else:
-                            self._no_improvement_count = 0
-
-                    if incremental:
-                        break
-
-                    if self.n_iter_ == self.max_iter:
-                        warnings.warn(
-                            "Stochastic Optimizer: Maximum iterations (%d) "
-                            "reached and the optimization hasn't converged yet."
-                            % self.max_iter,
-                            ConvergenceWarning,
-                        )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
 
         if early_stopping and finite:
             # restore best weights, in place so the views stay the model's
