@@ -2,12 +2,11 @@
 bounded by the chunk and concurrent predictions share nothing but the
 parameters (each call has its own work buffer)."""
 from cython cimport floating
-from libc.math cimport fabs
-from libc.float cimport FLT_MAX, DBL_MAX
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
-from ._network cimport Network, Net, Work, Input, forward, layer_activations
+from ._network cimport Network, Net, Work, Input, forward, layer_activations, \
+    set_input, all_finite
 from ._losses cimport output_activation
 
 
@@ -38,17 +37,6 @@ cdef int _predict_chunks(const Net* net, Work* w, const floating* params,
     return 0
 
 
-cdef inline bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef bint finite = True
-    for i in range(n):
-        if floating is float:
-            finite &= fabs(x[i]) <= FLT_MAX
-        else:
-            finite &= fabs(x[i]) <= DBL_MAX
-    return finite
-
-
 def predict_dense(Network network,
                   const floating[::1] params,   # IN flat parameters
                   const floating[:, ::1] X,     # IN (n_samples, n_features)
@@ -72,11 +60,9 @@ def predict_dense(Network network,
         raise ValueError("buffers of the wrong size")
     if n_samples == 0:
         return True
-    inp.x = &X[0, 0]
-    inp.rows = NULL
-    inp.row_start = 0
+    set_input(&inp, &X[0, 0], NULL, NULL, NULL)
     with nogil:
-        if check_finite and not _all_finite(&X[0, 0], X.shape[0] * X.shape[1]):
+        if check_finite and not all_finite(&X[0, 0], X.shape[0] * X.shape[1]):
             status = 1
         else:
             status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0])
@@ -102,12 +88,7 @@ def predict_sparse(Network network,
         raise ValueError("buffers of the wrong size")
     if n_samples == 0:
         return
-    inp.x = NULL
-    inp.data = &data[0]
-    inp.indices = &indices[0]
-    inp.indptr = &indptr[0]
-    inp.rows = NULL
-    inp.row_start = 0
+    set_input(&inp, NULL, &data[0], &indices[0], &indptr[0])
     with nogil:
         status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0])
     if status < 0:

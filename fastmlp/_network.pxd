@@ -1,6 +1,7 @@
 # The network: its shape, where each layer lives in the flat buffers, and the
 # forward and backward passes over one chunk of rows.
 from cython cimport floating
+from libc.math cimport isfinite
 
 
 cdef struct Net:
@@ -58,6 +59,29 @@ cdef double finalize_gradient(const Net* net, const floating* params,
                               double sw_sum) noexcept nogil
 
 cdef void fill_ones(floating* work, const Work* w) noexcept nogil
+
+cdef inline void set_input(Input* inp, const void* x, const void* data,
+                           const Py_ssize_t* indices, const Py_ssize_t* indptr) noexcept nogil:
+    """Rows from dense x (data NULL), or from the CSR arrays (x NULL); the
+    caller then points x at the chunk, or sets rows / row_start."""
+    inp.x = <void*>x
+    inp.data = <void*>data
+    inp.indices = indices
+    inp.indptr = indptr
+    inp.rows = NULL
+    inp.row_start = 0
+
+
+cdef inline bint all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef bint finite = True
+    for i in range(n):
+        finite &= isfinite(x[i])
+    return finite
+
+
+cdef floating* layer_delta(const Net* net, floating* work, const Work* w,
+                           Py_ssize_t layer) noexcept nogil
 
 cdef floating* layer_activations(const Net* net, floating* work, const Work* w,
                                  Py_ssize_t layer) noexcept nogil

@@ -123,8 +123,9 @@ cdef floating* layer_activations(const Net* net, floating* work, const Work* w,
     return work + w.act + w.max_rows * net.unit_start[layer]
 
 
-cdef inline floating* _layer_delta(const Net* net, floating* work, const Work* w,
-                                   Py_ssize_t layer) noexcept nogil:
+cdef floating* layer_delta(const Net* net, floating* work, const Work* w,
+                           Py_ssize_t layer) noexcept nogil:
+    """dLoss/dZ_layer (layer >= 1) in the work buffer, rows of units[layer]"""
     return work + w.delta + w.max_rows * net.unit_start[layer]
 
 
@@ -171,7 +172,7 @@ cdef void backward(const Net* net, const floating* params,
     cdef floating* D
     cdef floating* dW
     for l in range(net.n_layers - 1, -1, -1):
-        D = _layer_delta(net, work, w, l + 1)
+        D = layer_delta(net, work, w, l + 1)
         dW = grads + net.coef_start[l]
         if l > 0:
             _gemm(Trans, NoTrans, units[l], units[l + 1], n_rows, 1,
@@ -193,8 +194,8 @@ cdef void backward(const Net* net, const floating* params,
         if l > 0:
             _gemm(NoTrans, Trans, n_rows, units[l], units[l + 1], 1,
                   D, units[l + 1], params + net.coef_start[l], units[l + 1],
-                  0, _layer_delta(net, work, w, l), units[l])
-            activation_derivative(_layer_delta(net, work, w, l),
+                  0, layer_delta(net, work, w, l), units[l])
+            activation_derivative(layer_delta(net, work, w, l),
                                   layer_activations(net, work, w, l),
                                   n_rows, units[l], net.activation)
 

@@ -11,30 +11,11 @@ from libc.string cimport memcpy
 from ._interrupt cimport check_due, monotonic_seconds
 
 from ._network cimport Network, Net, Work, Input, forward, backward, \
-    finalize_gradient, layer_activations, fill_ones
+    finalize_gradient, layer_activations, layer_delta, fill_ones, set_input, all_finite
 from ._losses cimport output_loss_delta, LOG_LOSS
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate, ADAM
 from ._blas cimport _dot
 from libc.math cimport isfinite
-
-
-cdef inline void _set_input(Input* inp, const floating[:, ::1] X, const floating[::1] X_data,
-                            const Py_ssize_t[::1] X_indices,
-                            const Py_ssize_t[::1] X_indptr) noexcept nogil:
-    inp.x = NULL
-    inp.data = &X_data[0]
-    inp.indices = &X_indices[0]
-    inp.indptr = &X_indptr[0]
-    inp.rows = NULL
-    inp.row_start = 0
-
-
-cdef bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef bint finite = True
-    for i in range(n):
-        finite &= isfinite(x[i])
-    return finite
 
 
 cdef Py_ssize_t _check_targets(const Net* net, const floating[:, ::1] Y) except -1:
@@ -113,14 +94,9 @@ def train_epoch(Network network,
             or grads.shape[0] != net.n_params:
         raise ValueError("work or parameter buffer of the wrong size")
     if dense:
-        inp.x = NULL
-        inp.data = NULL
-        inp.indices = NULL
-        inp.indptr = NULL
-        inp.rows = NULL
-        inp.row_start = 0
+        set_input(&inp, NULL, NULL, NULL, NULL)
     else:
-        _set_input(&inp, X, X_data, X_indices, X_indptr)
+        set_input(&inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
 
     with nogil:
         fill_ones(wk, &w)
@@ -152,7 +128,7 @@ def train_epoch(Network network,
                 p + net.intercept_start[net.n_layers - 1], ybuf,
                 swbuf if weighted else NULL, n_rows, n_outputs, n_targets, net.output,
                 <floating>delta_scale,
-                wk + w.delta + w.max_rows * net.unit_start[net.n_layers])
+                layer_delta(net, wk, &w, net.n_layers))
             backward(net, p, g, &inp, n_rows, wk, &w, False)
             # the step finishes the gradient (L2, 1 / sw_sum) as it goes
             if solver == ADAM:
@@ -188,8 +164,8 @@ def train_epoch(Network network,
         # An overflowed moment leaves the parameters finite but frozen
         # (m / sqrt(inf) = 0 at every later step): divergence all the same.
         if finite and solver == ADAM:
-            finite = _all_finite(&moment_1[0], net.n_params) and \
-                _all_finite(&moment_2[0], net.n_params)
+            finite = all_finite(&moment_1[0], net.n_params) and \
+                all_finite(&moment_2[0], net.n_params)
     return loss_sum, t, n_batches, finite, interrupt
 
 
@@ -227,8 +203,10 @@ def loss_gradient(Network network,
     if work.shape[0] < w.size or params.shape[0] != net.n_params \
             or grads.shape[0] != net.n_params:
         raise ValueError("work or parameter buffer of the wrong size")
-    if not dense:
-        _set_input(&inp, X, X_data, X_indices, X_indptr)
+    if dense:
+        set_input(&inp, NULL, NULL, NULL, NULL)
+    else:
+        set_input(&inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
 
     with nogil:
         fill_ones(wk, &w)
@@ -245,7 +223,7 @@ def loss_gradient(Network network,
                 p + net.intercept_start[net.n_layers - 1], &Y[start, 0],
                 &sample_weight[start] if weighted else NULL, n_rows, n_outputs,
                 n_targets, net.output, <floating>delta_scale,
-                wk + w.delta + w.max_rows * net.unit_start[net.n_layers])
+                layer_delta(net, wk, &w, net.n_layers))
             backward(net, p, g, &inp, n_rows, wk, &w, start > 0)
             start += n_rows
             if check_due(&last_check):
