@@ -328,9 +328,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             finite = self._fit_lbfgs(network, params, X, Y, sample_weight)
 
         # _fit restores the parameters as they were before this call
-        if not finite or not np.isfinite(params).all():
+        if not finite:
             raise ValueError(_NON_FINITE)
         return self
+
+    def _batch_rows(self, n_train):
+        """Rows per minibatch: 'auto' is min(200, n), others are clipped to n."""
+        if self.batch_size == "auto":
+            return min(200, n_train)
+        return int(np.clip(self.batch_size, 1, n_train))
+
+    def _gathers(self, X, early_stopping):
+        """Whether minibatch rows are copied into a batch buffer: unless each
+        minibatch is already a contiguous block of X (dense, unshuffled, no
+        validation split). Sparse rows are read in place."""
+        return not sp.issparse(X) and (self.shuffle or early_stopping)
 
     def _check_memory(self, layer_units, X, first_pass):
         """MemoryError, before anything is allocated, when the network's
@@ -342,9 +354,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             rows = max(1, min(n_samples, _CHUNK_VALUES // values_per_row))
             gather = False
         else:
-            rows = 200 if self.batch_size == "auto" else self.batch_size
-            rows = max(1, min(rows, n_samples))
-            gather = not sp.issparse(X) and (self.shuffle or self.early_stopping)
+            rows = self._batch_rows(n_samples)
+            gather = self._gathers(X, self.early_stopping)
         check_fit_memory(layer_units, dtype, self.solver, rows, gather,
                          not first_pass, self)
 
@@ -404,7 +415,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         params[...] = opt_res.x
-        return np.isfinite(opt_res.fun)
+        # the stochastic solvers' engine checks every step; L-BFGS-B's
+        # iterate is checked here
+        return bool(np.isfinite(opt_res.fun) and np.isfinite(params).all())
 
     def _fit_stochastic(self, network, params, X, Y, y, sample_weight, incremental):
         dtype = params.dtype
@@ -472,21 +485,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             sample_idx = np.arange(n_samples, dtype=np.intp)
         n_train = sample_idx.shape[0]
 
-        if self.batch_size == "auto":
-            batch_size = min(200, n_train)
-        else:
-            if self.batch_size > n_train:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_train))
+        if self.batch_size != "auto" and self.batch_size > n_train:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        batch_size = self._batch_rows(n_train)
 
         X_dense, data, indices, indptr = engine_input(X, dtype)
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
-        # Rows are copied into a batch buffer unless each minibatch is already
-        # a contiguous block of X (dense, unshuffled, no validation split).
-        gather = X_dense.shape[0] > 0 and (self.shuffle or early_stopping)
+        gather = self._gathers(X, early_stopping)
         work = np.empty(network.work_size(batch_size, gather), dtype=dtype)
         grads = np.empty_like(params)
 
