@@ -37,13 +37,17 @@ directives = {
 # trap is enabled.
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 
+# Modules with OpenMP loops (prange): a minibatch's rows split over threads
+OPENMP_MODULES = {"_training"}
+
 extensions = [
     Extension(
         f"fastmlp.{name}",
         [f"fastmlp/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-        extra_compile_args=compile_args,
+        extra_compile_args=compile_args + (["-fopenmp"] if name in OPENMP_MODULES else []),
+        extra_link_args=["-fopenmp"] if name in OPENMP_MODULES else [],
     )
     for name in MODULES
 ]

@@ -40,6 +40,7 @@ from ._losses import Output
 from ._network import Network
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
+from ._threads import part_threads, row_parts, single_threaded_blas
 from ._training import loss_gradient, train_epoch
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -356,8 +357,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             rows = self._batch_rows(n_samples)
             gather = self._gathers(X, self.early_stopping)
+        n_parts = 1 if self.solver == "lbfgs" else row_parts(layer_units, rows)
         check_fit_memory(layer_units, dtype, self.solver, rows, gather,
-                         not first_pass, self)
+                         not first_pass, self, n_parts)
 
     def _fit_lbfgs(self, network, params, X, Y, sample_weight):
         X_dense, data, indices, indptr = engine_input(X, params.dtype)
@@ -495,82 +497,87 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X_dense, data, indices, indptr = engine_input(X, dtype)
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
         gather = self._gathers(X, early_stopping)
-        work = np.empty(network.work_size(batch_size, gather), dtype=dtype)
-        grads = np.empty_like(params)
+        n_parts = row_parts(self._layer_units(), batch_size)
+        n_threads = part_threads(n_parts)
+        part_rows = -(-batch_size // n_parts)
+        work = np.empty(n_parts * network.work_size(part_rows, gather), dtype=dtype)
+        grads = np.empty(n_parts * params.shape[0], dtype=dtype)
 
         finite = True
         try:
-            self.n_iter_ = 0
-            for it in range(self.max_iter):
-                if self.shuffle:
-                    # scikit-learn's sklearn.utils.shuffle, drawn the same way
-                    perm = np.arange(n_train)
-                    self._random_state.shuffle(perm)
-                    sample_idx = sample_idx[perm]
+            # minibatches cut into parts need BLAS on one thread (_threads.py)
+            with single_threaded_blas(n_threads > 1):
+                self.n_iter_ = 0
+                for it in range(self.max_iter):
+                    if self.shuffle:
+                        # scikit-learn's sklearn.utils.shuffle, drawn the same way
+                        perm = np.arange(n_train)
+                        self._random_state.shuffle(perm)
+                        sample_idx = sample_idx[perm]
 
-                loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
-                    network, params, grads, optimizer.moment_1, optimizer.moment_2,
-                    work, X_dense, data, indices, indptr, Y, sw, sample_idx,
-                    batch_size, gather, *optimizer.engine_args(),
-                    self.alpha, 1.0, optimizer.t,
-                )
-                if interrupt is not None:
-                    raise interrupt
-                if not finite:
-                    self._check_zero_weight_batch(
-                        sw, sample_idx, (n_batches - 1) * batch_size, batch_size
+                    loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
+                        network, params, grads, optimizer.moment_1, optimizer.moment_2,
+                        work, X_dense, data, indices, indptr, Y, sw, sample_idx,
+                        batch_size, gather, n_parts, n_threads, *optimizer.engine_args(),
+                        self.alpha, 1.0, optimizer.t,
                     )
-                    break
-
-                self.n_iter_ += 1
-                self.loss_ = loss_sum / n_train
-
-                self.t_ += n_train
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                # update no_improvement_count based on training loss or
-                # validation score according to early_stopping
-                self._update_no_improvement_count(
-                    early_stopping, X_val, y_val, sample_weight_val
-                )
-
-                # for learning rate that needs to be updated at iteration end
-                optimizer.iteration_ends(self.t_)
-
-                if self._no_improvement_count > self.n_iter_no_change:
-                    # not better than last `n_iter_no_change` iterations by tol
-                    # stop or decrease learning rate
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
+                    if interrupt is not None:
+                        raise interrupt
+                    if not finite:
+                        self._check_zero_weight_batch(
+                            sw, sample_idx, (n_batches - 1) * batch_size, batch_size
                         )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-
-                    is_stopping = optimizer.trigger_stopping(msg, self.verbose)
-                    if is_stopping:
                         break
-                    else:
-                        self._no_improvement_count = 0
 
-                if incremental:
-                    break
+                    self.n_iter_ += 1
+                    self.loss_ = loss_sum / n_train
 
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet."
-                        % self.max_iter,
-                        ConvergenceWarning,
+                    self.t_ += n_train
+                    self.loss_curve_.append(self.loss_)
+                    if self.verbose:
+                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                    # update no_improvement_count based on training loss or
+                    # validation score according to early_stopping
+                    self._update_no_improvement_count(
+                        early_stopping, X_val, y_val, sample_weight_val
                     )
+
+                    # for learning rate that needs to be updated at iteration end
+                    optimizer.iteration_ends(self.t_)
+
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        # not better than last `n_iter_no_change` iterations by tol
+                        # stop or decrease learning rate
+                        if early_stopping:
+                            msg = (
+                                "Validation score did not improve more than "
+                                "tol=%f for %d consecutive epochs."
+                                % (self.tol, self.n_iter_no_change)
+                            )
+                        else:
+                            msg = (
+                                "Training loss did not improve more than tol=%f"
+                                " for %d consecutive epochs."
+                                % (self.tol, self.n_iter_no_change)
+                            )
+
+                        is_stopping = optimizer.trigger_stopping(msg, self.verbose)
+                        if is_stopping:
+                            break
+                        else:
+                            self._no_improvement_count = 0
+
+                    if incremental:
+                        break
+
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(
+                            "Stochastic Optimizer: Maximum iterations (%d) "
+                            "reached and the optimization hasn't converged yet."
+                            % self.max_iter,
+                            ConvergenceWarning,
+                        )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
 

@@ -159,14 +159,16 @@ def _format_bytes(n):
     return f"{n:.1f} EiB"  # pragma: no cover
 
 
-def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estimator):
+def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estimator,
+                     n_parts=1):
     """Refuse a fit whose buffers would not fit in memory, before allocating.
 
     The estimate counts the flat buffers a fit holds at once: parameters,
     gradients, the start-of-call copy (restored if the fit fails), the best
     parameters kept for early stopping, the optimizer's moments (twice when
     partial_fit keeps a copy to restore), lbfgs's float64 history, and the
-    engine's work buffer.
+    engine's work buffer; with minibatches cut into n_parts row parts, a
+    gradient and a work buffer per part.
 
     Raises
     ------
@@ -180,9 +182,11 @@ def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estim
         per_param = 4 * itemsize + 30 * 8
     else:
         moments = 2 if solver == "adam" else 1
-        per_param = (4 + moments * (2 if warm else 1)) * itemsize
+        per_param = (3 + n_parts + moments * (2 if warm else 1)) * itemsize
     params_bytes = n_params * per_param
-    if params_bytes + work_values(layer_units, batch_rows, gather) * itemsize < _SMALL_FIT_BYTES:
+    part_rows = -(-batch_rows // n_parts)
+    if params_bytes + n_parts * work_values(layer_units, part_rows, gather) * itemsize \
+            < _SMALL_FIT_BYTES:
         return
     available = available_memory()
     if available is None:
@@ -191,7 +195,7 @@ def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estim
     if needed <= available:
         # widths this small are safe to lay out: take the work buffer's size
         # from the engine itself
-        work = Network(layer_units, 0, 0).work_size(batch_rows, gather)
+        work = n_parts * Network(layer_units, 0, 0).work_size(part_rows, gather)
         needed += work * itemsize
         if needed <= available:
             return

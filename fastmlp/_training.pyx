@@ -6,7 +6,10 @@ an empty sample_weight means unit weights.
 """
 from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
-from libc.string cimport memcpy
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, memset
+cimport openmp
 
 from ._interrupt cimport check_due, monotonic_seconds
 
@@ -34,23 +37,117 @@ cdef Py_ssize_t _check_targets(const Net* net, const floating[:, ::1] Y) except 
     return 1
 
 
+cdef double _part_loss_gradient(
+        const Net* net, const floating* p,
+        floating* g,                    # OUT raw gradient sums of these rows
+        floating* wk, const Work* w,    # this part's work buffer
+        const floating* X,              # IN dense X (NULL when sparse)
+        Input inp,                      # the CSR arrays when sparse
+        bint gather,
+        const floating* Y, Py_ssize_t n_targets,
+        const floating* sample_weight,  # NULL: unit weights
+        const Py_ssize_t* rows,         # IN the rows of X, in order
+        Py_ssize_t n_rows, floating delta_scale,
+        double* sw_sum) noexcept nogil:  # OUT
+    """Gather `rows`, forward, loss and output delta, backward into g;
+    returns sum_i sw_i loss_i over the rows."""
+    cdef Py_ssize_t r, row
+    cdef Py_ssize_t n_features = net.units[0]
+    cdef Py_ssize_t n_outputs = net.units[net.n_layers]
+    cdef floating* xbuf = wk + w.x
+    cdef floating* ybuf = wk + w.y
+    cdef floating* swbuf = wk + w.sw
+    cdef double loss
+    for r in range(n_rows):
+        row = rows[r]
+        memcpy(ybuf + r * n_targets, Y + row * n_targets, n_targets * sizeof(floating))
+        if sample_weight != NULL:
+            swbuf[r] = sample_weight[row]
+        if X != NULL and gather:
+            memcpy(xbuf + r * n_features, X + row * n_features,
+                   n_features * sizeof(floating))
+    if X != NULL:
+        inp.x = xbuf if gather else X + rows[0] * n_features
+    else:
+        inp.rows = rows
+    if sample_weight != NULL:
+        sw_sum[0] = 0
+        for r in range(n_rows):
+            sw_sum[0] += swbuf[r]
+    else:
+        sw_sum[0] = n_rows
+    forward(net, p, &inp, n_rows, wk, w)
+    loss = output_loss_delta(
+        layer_activations(net, wk, w, net.n_layers),
+        p + net.intercept_start[net.n_layers - 1], ybuf,
+        swbuf if sample_weight != NULL else NULL, n_rows, n_outputs, n_targets,
+        net.output, delta_scale, layer_delta(net, wk, w, net.n_layers))
+    backward(net, p, g, &inp, n_rows, wk, w, False)
+    return loss
+
+
+cdef void _sum_parts_step(
+        const Net* net, floating* p,
+        floating* g,                    # IN n_parts gradients, back to back
+        Py_ssize_t n_parts, Py_ssize_t start, Py_ssize_t stop,
+        floating* moment_1, floating* moment_2, int solver,
+        double learning_rate, double momentum, bint nesterov,
+        double beta_1, double beta_2, double epsilon,
+        double alpha, double sw_sum,
+        double* sumsq) noexcept nogil:  # OUT sums of squares after the step:
+                                        # coefficients, intercepts
+    """Over params[start:stop]: add the parts' gradients into the first (in
+    part order, so the result does not depend on which thread ran what),
+    take the optimizer step, and sum the squares of the new parameters."""
+    cdef Py_ssize_t q, i, n = stop - start
+    cdef Py_ssize_t n_coefs = min(max(net.n_coefs - start, 0), n)
+    cdef const floating* gq
+    for q in range(1, n_parts):
+        gq = g + q * net.n_params
+        for i in range(start, stop):
+            g[i] += gq[i]
+    if solver == ADAM:
+        adam_step(p + start, g + start, moment_1 + start, moment_2 + start,
+                  n_coefs, n, alpha, sw_sum, learning_rate, beta_1, beta_2, epsilon)
+    else:
+        sgd_step(p + start, g + start, moment_1 + start, n_coefs, n, alpha,
+                 sw_sum, learning_rate, momentum, nesterov)
+    sumsq[0] = _dot(<int>n_coefs, p + start, p + start)
+    sumsq[1] = _dot(<int>(n - n_coefs), p + start + n_coefs, p + start + n_coefs)
+
+
+def max_threads():
+    """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS, or
+    what threadpoolctl set)."""
+    return openmp.omp_get_max_threads()
+
+
 def train_epoch(Network network,
                 floating[::1] params,          # IN/OUT flat parameters
-                floating[::1] grads,           # work: flat gradients
+                floating[::1] grads,           # work: n_parts flat gradients
                 floating[::1] moment_1,        # IN/OUT SGD velocity or Adam m
                 floating[::1] moment_2,        # IN/OUT Adam v (unused by SGD)
-                floating[::1] work,            # work: network.work_size(batch_size, gather)
+                floating[::1] work,            # work: n_parts *
+                                               # network.work_size(part_rows, gather)
                 const floating[:, ::1] X,            # IN dense X, or (0, 0) when sparse
                 const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
                 const Py_ssize_t[::1] X_indptr,
                 const floating[:, ::1] Y,      # IN (n_samples, n_outputs)
                 const floating[::1] sample_weight,
                 const Py_ssize_t[::1] order,   # IN rows of this epoch, in order
-                Py_ssize_t batch_size, bint gather,
+                Py_ssize_t batch_size, bint gather, Py_ssize_t n_parts, int n_threads,
                 int solver, double learning_rate, double momentum, bint nesterov,
                 double beta_1, double beta_2, double epsilon,
                 double alpha, double delta_scale, Py_ssize_t t):
     """Run every minibatch of one epoch: gather, forward, loss, backward, step.
+
+    With n_parts > 1 each minibatch's rows are cut into n_parts parts that
+    run forward and backward on n_threads OpenMP threads (with n_threads > 1,
+    BLAS must be single-threaded: the caller's job), each into its own
+    gradient buffer;
+    the parameter buffer is then cut into n_parts slices, on which the
+    threads add the parts' gradients and take the optimizer step. Results
+    depend on n_parts (the order of the gradient sums), not on n_threads.
 
     Returns
     -------
@@ -70,102 +167,137 @@ def train_epoch(Network network,
         caller to re-raise once it has kept the state reached so far.
     """
     cdef Net* net = &network.net
-    cdef Work w = network.work_layout(batch_size, gather)
+    cdef Py_ssize_t part_rows = (batch_size + n_parts - 1) // max(n_parts, 1)
+    cdef Work w = network.work_layout(part_rows, gather)
     cdef Py_ssize_t n_samples = order.shape[0]
-    cdef Py_ssize_t n_features = net.units[0]
-    cdef Py_ssize_t n_outputs = net.units[net.n_layers]
     cdef Py_ssize_t n_targets = _check_targets(net, Y)
-    cdef Py_ssize_t start, n_rows, r, row, n_batches = 0
-    cdef bint dense = X.shape[0] > 0
+    cdef Py_ssize_t start, n_rows, q, lo, hi, n_batches = 0
     cdef bint weighted = sample_weight.shape[0] > 0
     cdef bint finite = True
-    cdef double loss_sum = 0, batch_loss, sw_sum, sumsq
+    cdef double loss_sum = 0, batch_loss, sw_sum, sumsq, sumsq_next
     cdef floating* wk = &work[0]
-    cdef floating* xbuf = wk + w.x
-    cdef floating* ybuf = wk + w.y
-    cdef floating* swbuf = wk + w.sw
     cdef floating* p = &params[0]
     cdef floating* g = &grads[0]
+    cdef floating* m1 = &moment_1[0]
+    cdef floating* m2 = &moment_2[0] if moment_2.shape[0] > 0 else NULL
+    cdef const floating* y = &Y[0, 0]
+    cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
+    cdef const floating* sw = &sample_weight[0] if weighted else NULL
+    cdef const Py_ssize_t* rows = &order[0]
+    cdef double* part_loss
+    cdef double* part_sw
+    cdef double* slice_sumsq
+    cdef Py_ssize_t slice_len
     cdef Input inp
     cdef double last_check = monotonic_seconds()
     interrupt = None
 
-    if work.shape[0] < w.size or params.shape[0] != net.n_params \
-            or grads.shape[0] != net.n_params:
+    if n_parts < 1 or work.shape[0] < n_parts * w.size \
+            or params.shape[0] != net.n_params \
+            or grads.shape[0] < n_parts * net.n_params:
         raise ValueError("work or parameter buffer of the wrong size")
-    if dense:
+    if x != NULL:
         set_input(&inp, NULL, NULL, NULL, NULL)
     else:
         set_input(&inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
+    # one block: per part, its loss and weight sum, and two sums of squares
+    # of its parameter slice
+    part_loss = <double*>malloc(4 * n_parts * sizeof(double))
+    if part_loss == NULL:
+        raise MemoryError()
+    part_sw = part_loss + n_parts
+    slice_sumsq = part_sw + n_parts
+    # slices of whole cache lines, so no two threads write the same line
+    slice_len = ((net.n_params + n_parts - 1) // n_parts + 15) // 16 * 16
 
-    with nogil:
-        fill_ones(wk, &w)
-        sumsq = _dot(<int>net.n_coefs, p, p)
-        start = 0
-        while start < n_samples:
-            n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
-            for r in range(n_rows):
-                row = order[start + r]
-                memcpy(ybuf + r * n_targets, &Y[row, 0], n_targets * sizeof(floating))
-                if weighted:
-                    swbuf[r] = sample_weight[row]
-                if dense and gather:
-                    memcpy(xbuf + r * n_features, &X[row, 0], n_features * sizeof(floating))
-            if dense:
-                inp.x = xbuf if gather else &X[order[start], 0]
-            else:
-                inp.rows = &order[start]
-            if weighted:
-                sw_sum = 0
-                for r in range(n_rows):
-                    sw_sum += swbuf[r]
-            else:
-                sw_sum = n_rows
-
-            forward(net, p, &inp, n_rows, wk, &w)
-            batch_loss = output_loss_delta(
-                layer_activations(net, wk, &w, net.n_layers),
-                p + net.intercept_start[net.n_layers - 1], ybuf,
-                swbuf if weighted else NULL, n_rows, n_outputs, n_targets, net.output,
-                <floating>delta_scale,
-                layer_delta(net, wk, &w, net.n_layers))
-            backward(net, p, g, &inp, n_rows, wk, &w, False)
-            # the step finishes the gradient (L2, 1 / sw_sum) as it goes
-            if solver == ADAM:
-                t += 1
-                adam_step(p, g, &moment_1[0], &moment_2[0], net.n_coefs, net.n_params,
-                          alpha, sw_sum,
-                          adam_learning_rate(learning_rate, beta_1, beta_2, t),
-                          beta_1, beta_2, epsilon)
-            else:
-                sgd_step(p, g, &moment_1[0], net.n_coefs, net.n_params, alpha, sw_sum,
-                         learning_rate, momentum, nesterov)
-            # sumsq is the L2 term of this batch's loss (parameters before
-            # the step); the sums of squares after it are the next batch's
-            # and, being non-finite exactly when a parameter is (or is huge
-            # enough to overflow), the divergence check
-            batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
-            loss_sum += batch_loss * n_rows
+    try:
+        with nogil:
+            for q in range(n_parts):
+                fill_ones(wk + q * w.size, &w)
             sumsq = _dot(<int>net.n_coefs, p, p)
-            finite = isfinite(sumsq) and isfinite(
-                _dot(<int>(net.n_params - net.n_coefs), p + net.n_coefs, p + net.n_coefs))
-            n_batches += 1
-            if not finite:
-                break
-            start += n_rows
-            if check_due(&last_check):
-                with gil:
-                    try:
-                        PyErr_CheckSignals()
-                    except BaseException as exc:
-                        interrupt = exc
-                if interrupt is not None:
+            start = 0
+            while start < n_samples:
+                n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
+                if n_parts == 1:
+                    batch_loss = _part_loss_gradient(
+                        net, p, g, wk, &w, x, inp, gather, y, n_targets, sw,
+                        rows + start, n_rows, <floating>delta_scale, &sw_sum)
+                else:
+                    part_rows = (n_rows + n_parts - 1) // n_parts
+                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
+                        lo = q * part_rows
+                        hi = min(lo + part_rows, n_rows)
+                        if lo < hi:
+                            part_loss[q] = _part_loss_gradient(
+                                net, p, g + q * net.n_params, wk + q * w.size, &w, x,
+                                inp, gather, y, n_targets, sw, rows + start + lo,
+                                hi - lo, <floating>delta_scale, &part_sw[q])
+                        else:
+                            # a short last minibatch leaves a part without rows
+                            memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
+                            part_loss[q] = 0
+                            part_sw[q] = 0
+                    batch_loss = 0
+                    sw_sum = 0
+                    for q in range(n_parts):
+                        batch_loss += part_loss[q]
+                        sw_sum += part_sw[q]
+                if solver == ADAM:
+                    t += 1
+                if n_parts == 1:
+                    # the step finishes the gradient (L2, 1 / sw_sum) as it goes
+                    if solver == ADAM:
+                        adam_step(p, g, m1, m2, net.n_coefs, net.n_params,
+                                  alpha, sw_sum,
+                                  adam_learning_rate(learning_rate, beta_1, beta_2, t),
+                                  beta_1, beta_2, epsilon)
+                    else:
+                        sgd_step(p, g, m1, net.n_coefs, net.n_params, alpha, sw_sum,
+                                 learning_rate, momentum, nesterov)
+                    sumsq_next = _dot(<int>net.n_coefs, p, p)
+                    finite = isfinite(sumsq_next) and isfinite(
+                        _dot(<int>(net.n_params - net.n_coefs), p + net.n_coefs,
+                             p + net.n_coefs))
+                else:
+                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
+                        lo = min(q * slice_len, net.n_params)
+                        hi = min(lo + slice_len, net.n_params)
+                        _sum_parts_step(net, p, g, n_parts, lo, hi, m1, m2, solver,
+                                        adam_learning_rate(learning_rate, beta_1, beta_2, t)
+                                        if solver == ADAM else learning_rate,
+                                        momentum, nesterov, beta_1, beta_2, epsilon,
+                                        alpha, sw_sum, slice_sumsq + 2 * q)
+                    sumsq_next = 0
+                    finite = True
+                    for q in range(n_parts):
+                        sumsq_next += slice_sumsq[2 * q]
+                        finite = finite and isfinite(slice_sumsq[2 * q + 1])
+                    finite = finite and isfinite(sumsq_next)
+                # sumsq is the L2 term of this batch's loss (parameters before
+                # the step); the sums of squares after it are the next batch's
+                # and, being non-finite exactly when a parameter is (or is huge
+                # enough to overflow), the divergence check
+                batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
+                loss_sum += batch_loss * n_rows
+                sumsq = sumsq_next
+                n_batches += 1
+                if not finite:
                     break
-        # An overflowed moment leaves the parameters finite but frozen
-        # (m / sqrt(inf) = 0 at every later step): divergence all the same.
-        if finite and solver == ADAM:
-            finite = all_finite(&moment_1[0], net.n_params) and \
-                all_finite(&moment_2[0], net.n_params)
+                start += n_rows
+                if check_due(&last_check):
+                    with gil:
+                        try:
+                            PyErr_CheckSignals()
+                        except BaseException as exc:
+                            interrupt = exc
+                    if interrupt is not None:
+                        break
+            # An overflowed moment leaves the parameters finite but frozen
+            # (m / sqrt(inf) = 0 at every later step): divergence all the same.
+            if finite and solver == ADAM:
+                finite = all_finite(m1, net.n_params) and all_finite(m2, net.n_params)
+    finally:
+        free(part_loss)
     return loss_sum, t, n_batches, finite, interrupt
 
 

@@ -1,0 +1,124 @@
+"""Minibatches cut into row parts on OpenMP threads (fastmlp/_threads.py):
+the same model as one part up to rounding, independent of the thread count,
+and BLAS's thread limits left as they were."""
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import fastmlp._base
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._threads import row_parts
+
+RTOL = {np.float32: 2e-4, np.float64: 1e-9}
+
+
+def _fit_with_parts(monkeypatch, make, X, y, n_parts, n_threads, **fit_kw):
+    monkeypatch.setattr(fastmlp._base, "row_parts", lambda units, rows: n_parts)
+    monkeypatch.setattr(fastmlp._base, "part_threads", lambda parts: min(parts, n_threads))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make().fit(X, y, **fit_kw)
+
+
+def _params(model):
+    return model.coefs_ + model.intercepts_
+
+
+def _data(dtype, sparse, n_rows=203):
+    rng = np.random.RandomState(0)
+    X = rng.randn(n_rows, 7).astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 0.6, X, 0))
+    y = (X[:, 0] > 0).toarray().ravel() if sparse else X[:, 0] > 0
+    return X, y.astype(int) + (rng.rand(n_rows) > 0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("n_parts", [2, 3, 7])
+def test_parts_give_the_model_of_one_part(monkeypatch, dtype, solver, sparse, n_parts):
+    # 203 rows in batches of 50: the last batch has 3 rows, so with 7 parts
+    # some parts of it are empty
+    X, y = _data(dtype, sparse)
+
+    def make():
+        return MLPClassifier((9, 5), solver=solver, batch_size=50, max_iter=4,
+                             alpha=1e-3, random_state=1)
+
+    one = _fit_with_parts(monkeypatch, make, X, y, 1, 1)
+    parts = _fit_with_parts(monkeypatch, make, X, y, n_parts, 2)
+    for a, b in zip(_params(one), _params(parts)):
+        assert_allclose(b, a, rtol=RTOL[dtype], atol=RTOL[dtype])
+    assert_allclose(parts.loss_curve_, one.loss_curve_, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_parts_with_sample_weights_and_early_stopping(monkeypatch, dtype):
+    X, y = _data(dtype, False, n_rows=400)
+    sw = np.random.RandomState(2).rand(400)
+
+    def make():
+        return MLPRegressor(hidden_layer_sizes=(6,), batch_size=64, max_iter=5, early_stopping=True,
+                            random_state=0)
+
+    one = _fit_with_parts(monkeypatch, make, X, y.astype(dtype), 1, 1, sample_weight=sw)
+    parts = _fit_with_parts(monkeypatch, make, X, y.astype(dtype), 3, 3, sample_weight=sw)
+    for a, b in zip(_params(one), _params(parts)):
+        assert_allclose(b, a, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_result_depends_on_parts_not_on_threads(monkeypatch, solver):
+    X, y = _data(np.float64, False)
+
+    def make():
+        return MLPClassifier((16,), solver=solver, batch_size=64, max_iter=3, random_state=0)
+
+    serial = _fit_with_parts(monkeypatch, make, X, y, 4, 1)
+    threaded = _fit_with_parts(monkeypatch, make, X, y, 4, 4)
+    for a, b in zip(_params(serial), _params(threaded)):
+        assert_array_equal(a, b)
+
+
+def _blas_threads():
+    return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_blas_limits_are_restored_after_fits_in_parallel_threads(monkeypatch):
+    X, y = _data(np.float64, False, n_rows=2000)
+    before = _blas_threads()
+    with threadpool_limits(2, user_api="blas"):
+        limited = _blas_threads()
+        monkeypatch.setattr(fastmlp._base, "row_parts", lambda units, rows: 2)
+
+        def fit(seed):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                MLPClassifier((32,), max_iter=3, random_state=seed).fit(X, y)
+
+        workers = [threading.Thread(target=fit, args=(s,)) for s in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert _blas_threads() == limited
+        # and after a fit that fails inside the epoch loop
+        with pytest.raises(ValueError):
+            MLPClassifier((32,), max_iter=3, learning_rate_init=1e300).fit(X * 1e300, y)
+        assert _blas_threads() == limited
+    assert _blas_threads() == before
+
+
+def test_small_minibatches_are_not_cut():
+    # make_moons-sized: opening parallel regions would cost more than it saves
+    assert row_parts([2, 16, 1], 200) == 1
+    # a single row cannot be cut
+    assert row_parts([100, 256, 256, 10], 1) == 1
+    with threadpool_limits(1, user_api="openmp"):
+        assert row_parts([100, 256, 256, 10], 200) == 1
