@@ -37,8 +37,8 @@ directives = {
 # trap is enabled.
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 
-# Modules with OpenMP loops (prange): a minibatch's rows split over threads
-OPENMP_MODULES = {"_training"}
+# Modules with OpenMP loops (prange): a minibatch's rows, inference's chunks
+OPENMP_MODULES = {"_training", "_inference"}
 
 extensions = [
     Extension(

@@ -40,7 +40,7 @@ from ._losses import Output
 from ._network import Network
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._threads import part_threads, row_parts, single_threaded_blas
+from ._threads import chunk_threads, part_threads, row_parts, single_threaded_blas
 from ._training import loss_gradient, train_epoch
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -79,6 +79,17 @@ def _all_finite(out):
 
 def _chunk_rows(n_samples, network):
     return max(1, min(n_samples, _CHUNK_VALUES // network.values_per_row))
+
+
+def _predict(network, params, X, out, chunk_rows, check_input, n_threads):
+    """out = the network's output for X (dense or sparse) through the engine;
+    False when check_input finds a NaN or an infinity in dense X."""
+    if sp.issparse(X):
+        _, data, indices, indptr = engine_input(X, params.dtype)
+        predict_sparse(network, params, data, indices, indptr, out, chunk_rows, n_threads)
+        return True
+    return predict_dense(network, params, np.ascontiguousarray(X, dtype=params.dtype),
+                         out, chunk_rows, check_input, n_threads)
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -722,11 +733,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             check_input = False
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         chunk_rows = _chunk_rows(X.shape[0], network)
-        if sp.issparse(X):
-            _, data, indices, indptr = engine_input(X, dtype)
-            predict_sparse(network, params, data, indices, indptr, out, chunk_rows)
-        elif not predict_dense(network, params, np.ascontiguousarray(X, dtype=dtype),
-                               out, chunk_rows, check_input):
+        if X.shape[0] <= chunk_rows:
+            # one chunk (a one-row predict among them): nothing to spread
+            finite = _predict(network, params, X, out, chunk_rows, check_input, 1)
+        else:
+            n_threads = chunk_threads(self._layer_units(), X.shape[0], chunk_rows)
+            with single_threaded_blas(n_threads > 1):
+                finite = _predict(network, params, X, out, chunk_rows, check_input,
+                                  n_threads)
+        if not finite:
             # the fast path met a NaN or an infinity: let validation say so
             validate_data(self, X, reset=False, dtype=dtype)
             raise ValueError("Input X contains NaN or infinity.")

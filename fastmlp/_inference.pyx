@@ -1,8 +1,11 @@
 """Inference: the forward pass over row chunks, GIL released, so memory stays
-bounded by the chunk and concurrent predictions share nothing but the
-parameters (each call has its own work buffer)."""
+bounded by the chunks and concurrent predictions share nothing but the
+parameters (each call has its own work buffers). Chunks run on OpenMP
+threads, each with single-threaded BLAS, when there are enough of them."""
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
+cimport openmp
 from libc.string cimport memcpy
 
 from ._network cimport Network, Net, Work, Input, forward, layer_activations, \
@@ -10,29 +13,46 @@ from ._network cimport Network, Net, Work, Input, forward, layer_activations, \
 from ._losses cimport output_activation
 
 
+cdef void _predict_chunk(const Net* net, const Work* w, const floating* params,
+                         Input inp, Py_ssize_t start, Py_ssize_t n_rows,
+                         floating* work,   # this thread's work buffer
+                         floating* out) noexcept nogil:
+    """out[start:start + n_rows] = network output of those rows"""
+    cdef Py_ssize_t n_outputs = net.units[net.n_layers]
+    cdef floating* A_out
+    if inp.x != NULL:
+        inp.x = <void*>(<const floating*>inp.x + start * net.units[0])
+    else:
+        inp.row_start = start
+    forward(net, params, &inp, n_rows, work, w)
+    A_out = layer_activations(net, work, w, net.n_layers)
+    output_activation(A_out, params + net.intercept_start[net.n_layers - 1],
+                      n_rows, n_outputs, net.output)
+    memcpy(out + start * n_outputs, A_out, n_rows * n_outputs * sizeof(floating))
+
+
 cdef int _predict_chunks(const Net* net, Work* w, const floating* params,
                          Input* inp, Py_ssize_t n_samples,
-                         floating* out) noexcept nogil:
-    """out = network output (output activation applied) for every row;
-    returns -1 if the work buffer cannot be allocated"""
-    cdef Py_ssize_t start = 0, n_rows, n_outputs = net.units[net.n_layers]
-    cdef const floating* X = <const floating*>inp.x
-    cdef floating* A_out
-    cdef floating* work = <floating*>malloc(w.size * sizeof(floating))
+                         floating* out, int n_threads) noexcept nogil:
+    """out = network output (output activation applied) for every row, in
+    chunks of w.max_rows rows spread over n_threads OpenMP threads (with
+    n_threads > 1, BLAS must be single-threaded: the caller's job); returns
+    -1 if the work buffers cannot be allocated"""
+    cdef Py_ssize_t c, start, n_chunks = (n_samples + w.max_rows - 1) // w.max_rows
+    cdef floating* work = <floating*>malloc(n_threads * w.size * sizeof(floating))
     if work == NULL:
         return -1
-    while start < n_samples:
-        n_rows = w.max_rows if n_samples - start >= w.max_rows else n_samples - start
-        if X != NULL:
-            inp.x = <void*>(X + start * net.units[0])
-        else:
-            inp.row_start = start
-        forward(net, params, inp, n_rows, work, w)
-        A_out = layer_activations(net, work, w, net.n_layers)
-        output_activation(A_out, params + net.intercept_start[net.n_layers - 1],
-                          n_rows, n_outputs, net.output)
-        memcpy(out + start * n_outputs, A_out, n_rows * n_outputs * sizeof(floating))
-        start += n_rows
+    if n_threads == 1:
+        for c in range(n_chunks):
+            start = c * w.max_rows
+            _predict_chunk(net, w, params, inp[0], start,
+                           min(w.max_rows, n_samples - start), work, out)
+    else:
+        for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
+            start = c * w.max_rows
+            _predict_chunk(net, w, params, inp[0], start,
+                           min(w.max_rows, n_samples - start),
+                           work + openmp.omp_get_thread_num() * w.size, out)
     free(work)
     return 0
 
@@ -41,7 +61,7 @@ def predict_dense(Network network,
                   const floating[::1] params,   # IN flat parameters
                   const floating[:, ::1] X,     # IN (n_samples, n_features)
                   floating[:, ::1] out,         # OUT (n_samples, n_outputs)
-                  Py_ssize_t chunk_rows, bint check_finite):
+                  Py_ssize_t chunk_rows, bint check_finite, int n_threads=1):
     """out = network output for every row of X.
 
     Returns
@@ -65,7 +85,8 @@ def predict_dense(Network network,
         if check_finite and not all_finite(&X[0, 0], X.shape[0] * X.shape[1]):
             status = 1
         else:
-            status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0])
+            status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0],
+                                     max(1, n_threads))
     if status < 0:
         raise MemoryError("cannot allocate the prediction work buffer")
     return status == 0
@@ -76,7 +97,7 @@ def predict_sparse(Network network,
                    const floating[::1] data, const Py_ssize_t[::1] indices,
                    const Py_ssize_t[::1] indptr,  # IN CSR X
                    floating[:, ::1] out,        # OUT (n_samples, n_outputs)
-                   Py_ssize_t chunk_rows):
+                   Py_ssize_t chunk_rows, int n_threads=1):
     """out = network output for every row of the CSR matrix X."""
     cdef Net* net = &network.net
     cdef Py_ssize_t n_samples = indptr.shape[0] - 1
@@ -90,6 +111,7 @@ def predict_sparse(Network network,
         return
     set_input(&inp, NULL, &data[0], &indices[0], &indptr[0])
     with nogil:
-        status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0])
+        status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0],
+                                 max(1, n_threads))
     if status < 0:
         raise MemoryError("cannot allocate the prediction work buffer")

@@ -59,6 +59,18 @@ def part_threads(n_parts: int) -> int:
     return n_parts if min(limits, default=n_parts) >= n_parts else 1
 
 
+def chunk_threads(layer_units, n_samples: int, chunk_rows: int) -> int:
+    """Threads for inference over `n_samples` rows in chunks of `chunk_rows`:
+    one per chunk up to OpenMP's and BLAS's limits, when there is enough
+    work. Results do not depend on it (each row is computed alike)."""
+    n_chunks = -(-n_samples // chunk_rows)
+    flops = 2 * chunk_rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    if n_chunks < 2 or flops < _MIN_SPLIT_FLOPS:
+        return 1
+    limits = [lib.num_threads for lib in _blas_controller().lib_controllers]
+    return max(1, min([max_threads(), n_chunks, *limits]))
+
+
 @contextmanager
 def single_threaded_blas(active: bool = True):
     """BLAS on one thread while any fit is inside this context: the first one

@@ -122,3 +122,23 @@ def test_small_minibatches_are_not_cut():
     assert row_parts([100, 256, 256, 10], 1) == 1
     with threadpool_limits(1, user_api="openmp"):
         assert row_parts([100, 256, 256, 10], 200) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_inference_chunks_on_threads_equal_one_thread(monkeypatch, dtype, sparse):
+    X, y = _data(dtype, sparse, n_rows=3000)
+    model = MLPClassifier((64, 32), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    # chunks of 37 rows, so that 3000 rows make 82 chunks (the last short)
+    monkeypatch.setattr(fastmlp._base, "_chunk_rows", lambda n, network: 37)
+    monkeypatch.setattr(fastmlp._base, "chunk_threads", lambda *args: 1)
+    one = model.predict_proba(X)
+    monkeypatch.setattr(fastmlp._base, "chunk_threads", lambda *args: 3)
+    before = _blas_threads()
+    threaded = model.predict_proba(X)
+    assert _blas_threads() == before
+    assert_array_equal(threaded, one)
+    assert_allclose(one.sum(axis=1), 1, rtol=1e-5)
