@@ -16,11 +16,12 @@ from threadpoolctl import ThreadpoolController
 
 from ._training import max_threads
 
-# Minibatches with fewer multiply-adds (forward and backward) than this run
-# on one thread: opening the two parallel regions of a split minibatch costs
-# a few microseconds, which a small minibatch (make_moons, 16 units: 58k)
-# does not earn back.
-_MIN_SPLIT_FLOPS = 1_000_000
+# Minibatches with fewer floating-point operations (forward and backward)
+# than this run on one thread: opening a parallel region costs a microsecond
+# or two, which a very small minibatch does not earn back. Measured on
+# make_moons fits: 200 rows x (16,) (58k) gain from two parts (43 -> 35 ms),
+# 64 rows x (16,) (18k) and 200 rows x (4,) (14k) lose (9.5 -> 11, 6.7 -> 8.7 ms).
+_MIN_SPLIT_FLOPS = 40_000
 # Fewest rows a part gets: fewer make BLAS's products inefficient.
 _MIN_PART_ROWS = 16
 

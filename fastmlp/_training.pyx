@@ -116,6 +116,11 @@ cdef void _sum_parts_step(
     sumsq[1] = _dot(<int>(n - n_coefs), p + start + n_coefs, p + start + n_coefs)
 
 
+cdef enum:
+    # fewest parameters whose optimizer step is spread over threads
+    MIN_THREADED_STEP = 8192
+
+
 def max_threads():
     """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS, or
     what threadpoolctl set)."""
@@ -188,6 +193,8 @@ def train_epoch(Network network,
     cdef double* part_sw
     cdef double* slice_sumsq
     cdef Py_ssize_t slice_len
+    cdef double lr
+    cdef int step_threads = n_threads if net.n_params >= MIN_THREADED_STEP else 1
     cdef Input inp
     cdef double last_check = monotonic_seconds()
     interrupt = None
@@ -259,12 +266,14 @@ def train_epoch(Network network,
                         _dot(<int>(net.n_params - net.n_coefs), p + net.n_coefs,
                              p + net.n_coefs))
                 else:
-                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
+                    lr = adam_learning_rate(learning_rate, beta_1, beta_2, t) \
+                        if solver == ADAM else learning_rate
+                    # a few thousand parameters take less time to step than
+                    # waking a thread (make_moons' 65); the same slices either way
+                    for q in prange(n_parts, num_threads=step_threads, schedule="static"):
                         lo = min(q * slice_len, net.n_params)
                         hi = min(lo + slice_len, net.n_params)
-                        _sum_parts_step(net, p, g, n_parts, lo, hi, m1, m2, solver,
-                                        adam_learning_rate(learning_rate, beta_1, beta_2, t)
-                                        if solver == ADAM else learning_rate,
+                        _sum_parts_step(net, p, g, n_parts, lo, hi, m1, m2, solver, lr,
                                         momentum, nesterov, beta_1, beta_2, epsilon,
                                         alpha, sw_sum, slice_sumsq + 2 * q)
                     sumsq_next = 0

@@ -116,8 +116,11 @@ def test_blas_limits_are_restored_after_fits_in_parallel_threads(monkeypatch):
 
 
 def test_small_minibatches_are_not_cut():
-    # make_moons-sized: opening parallel regions would cost more than it saves
-    assert row_parts([2, 16, 1], 200) == 1
+    # opening parallel regions would cost more than these save
+    assert row_parts([2, 4, 1], 200) == 1
+    assert row_parts([2, 16, 1], 64) == 1
+    with threadpool_limits(2, user_api="openmp"):
+        assert row_parts([2, 16, 1], 200) == 2
     # a single row cannot be cut
     assert row_parts([100, 256, 256, 10], 1) == 1
     with threadpool_limits(1, user_api="openmp"):
