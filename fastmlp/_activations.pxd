@@ -71,3 +71,8 @@ cdef void bias_activation(floating* Z, const floating* bias,
 cdef void activation_derivative(floating* delta, const floating* A,
                                 Py_ssize_t n_samples, Py_ssize_t n_units,
                                 int activation) noexcept nogil
+
+cdef void outer_activation_derivative(floating* delta, const floating* d,
+                                      const floating* w, const floating* A,
+                                      Py_ssize_t n_samples, Py_ssize_t n_units,
+                                      int activation) noexcept nogil

@@ -69,3 +69,34 @@ cdef void activation_derivative(floating* delta,    # IN/OUT (n_samples, n_units
     elif activation == LOGISTIC:
         for i in range(n):
             delta[i] = logistic_derivative(delta[i], A[i])
+
+
+cdef void outer_activation_derivative(floating* delta,     # OUT (n_samples, n_units)
+                                      const floating* d,   # IN (n_samples,)
+                                      const floating* w,   # IN (n_units,)
+                                      const floating* A,   # IN (n_samples, n_units)
+                                      Py_ssize_t n_samples, Py_ssize_t n_units,
+                                      int activation) noexcept nogil:
+    """delta[i, j] = d[i] w[j] f'(z[i, j]), written from A = f(z): the delta of
+    a layer under a one-unit layer, whose product d @ w.T is an outer product
+    (BLAS would take a call and a zeroing pass for it)"""
+    cdef Py_ssize_t i, j
+    cdef floating di
+    cdef floating* row
+    cdef const floating* a
+    for i in range(n_samples):
+        di = d[i]
+        row = delta + i * n_units
+        a = A + i * n_units
+        if activation == RELU:
+            for j in range(n_units):
+                row[j] = relu_derivative(di * w[j], a[j])
+        elif activation == TANH:
+            for j in range(n_units):
+                row[j] = tanh_derivative(di * w[j], a[j])
+        elif activation == LOGISTIC:
+            for j in range(n_units):
+                row[j] = logistic_derivative(di * w[j], a[j])
+        else:
+            for j in range(n_units):
+                row[j] = identity_derivative(di * w[j], a[j])

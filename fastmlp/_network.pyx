@@ -12,7 +12,8 @@ import numpy as np
 from libc.string cimport memset
 
 from ._blas cimport _gemm, _gemv, NoTrans, Trans
-from ._activations cimport bias_activation, activation_derivative
+from ._activations cimport bias_activation, activation_derivative, \
+    outer_activation_derivative
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 
 
@@ -191,7 +192,14 @@ cdef void backward(const Net* net, const floating* params,
         _gemv(Trans, n_rows, units[l + 1], 1, D, units[l + 1], work + w.ones, 1,
               beta, grads + net.intercept_start[l], 1)
 
-        if l > 0:
+        if l > 0 and units[l + 1] == 1:
+            # one unit above (a binary or single-target output): W_l is a
+            # column, delta_{l+1} @ W_l.T an outer product, fused with f'
+            outer_activation_derivative(layer_delta(net, work, w, l), D,
+                                        params + net.coef_start[l],
+                                        layer_activations(net, work, w, l),
+                                        n_rows, units[l], net.activation)
+        elif l > 0:
             _gemm(NoTrans, Trans, n_rows, units[l], units[l + 1], 1,
                   D, units[l + 1], params + net.coef_start[l], units[l + 1],
                   0, layer_delta(net, work, w, l), units[l])

@@ -6,7 +6,8 @@ memoryview machinery out of the kernel modules, which the engine loads.
 from cython cimport floating
 
 from ._blas cimport BLAS_Trans, Trans, _gemm, _axpy, _dot
-from ._activations cimport bias_activation, activation_derivative
+from ._activations cimport bias_activation, activation_derivative, \
+    outer_activation_derivative
 from ._losses cimport output_loss_delta, output_activation
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
@@ -49,6 +50,14 @@ def _activation_derivative_memview(floating[:, ::1] delta, const floating[:, ::1
     """delta *= f'(z) in place, from A = f(z)."""
     activation_derivative(&delta[0, 0], &A[0, 0], delta.shape[0], delta.shape[1],
                           activation)
+
+
+def _outer_activation_derivative_memview(floating[:, ::1] delta, const floating[::1] d,
+                                         const floating[::1] w, const floating[:, ::1] A,
+                                         int activation):
+    """delta = outer(d, w) * f'(z), from A = f(z)."""
+    outer_activation_derivative(&delta[0, 0], &d[0], &w[0], &A[0, 0], delta.shape[0],
+                                delta.shape[1], activation)
 
 
 # _losses
