@@ -21,13 +21,37 @@ cdef inline floating _exp(floating x) noexcept nogil:
         return exp(x)
 
 
-cdef inline double _clipped_log(double p, double eps) noexcept nogil:
-    """log(clip(p, eps, 1 - eps)): scikit-learn's guard against log(0)"""
+cdef inline double _clip(double p, double eps) noexcept nogil:
+    """clip(p, eps, 1 - eps): scikit-learn's guard against log(0)"""
     if p < eps:
-        p = eps
-    elif p > 1 - eps:
-        p = 1 - eps
-    return log(p)
+        return eps
+    if p > 1 - eps:
+        return 1 - eps
+    return p
+
+
+cdef inline double _clipped_log(double p, double eps) noexcept nogil:
+    """log(clip(p, eps, 1 - eps))"""
+    return log(_clip(p, eps))
+
+
+# -sum log(q) over many clipped probabilities q, as the log of products of
+# up to 16 of them: a log costs more than the rest of a row of a narrow
+# output layer, and 16 factors >= DBL_EPSILON stay above the smallest double
+# (2.2e-16**16 = 3e-251). The result differs from the sum of logs by rounding.
+cdef struct _LogSum:
+    double product
+    int n_factors
+    double total
+
+
+cdef inline void _log_sum_factor(_LogSum* s, double q) noexcept nogil:
+    s.product *= q
+    s.n_factors += 1
+    if s.n_factors == 16:
+        s.total -= log(s.product)
+        s.product = 1
+        s.n_factors = 0
 
 
 cdef inline void _softmax_row(floating* z, Py_ssize_t n) noexcept nogil:
@@ -76,6 +100,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
     cdef double loss_i, total = 0
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double half_mean = 0.5 / n_outputs
+    cdef _LogSum logs = _LogSum(1, 0, 0)
 
     # the switch is outside the row loop, so each loop body is straight code
     if output == LOG_LOSS and n_targets == 1:
@@ -92,7 +117,10 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
             for k in range(n_outputs):
                 d[k] = z[k] * w * delta_scale
             d[c] = (z[c] - one) * w * delta_scale
-            total += w * -_clipped_log(z[c], eps)
+            if sample_weight != NULL:
+                total += w * -_clipped_log(z[c], eps)
+            else:
+                _log_sum_factor(&logs, _clip(z[c], eps))
     elif output == LOG_LOSS:
         for i in range(n_samples):
             z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
@@ -103,7 +131,9 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
             _softmax_row(z, n_outputs)
             loss_i = 0
             for k in range(n_outputs):
-                if y[k] != 0:
+                if sample_weight == NULL and y[k] == 1:
+                    _log_sum_factor(&logs, _clip(z[k], eps))
+                elif y[k] != 0:
                     loss_i -= y[k] * _clipped_log(z[k], eps)
                 d[k] = (z[k] - y[k]) * w * delta_scale
             total += w * loss_i
@@ -116,7 +146,12 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
             for k in range(n_outputs):
                 p = logistic(z[k] + bias[k])
                 z[k] = p
-                loss_i += _binary_log_loss(y[k], p, eps)
+                if sample_weight == NULL and y[k] == 1:
+                    _log_sum_factor(&logs, _clip(p, eps))
+                elif sample_weight == NULL and y[k] == 0:
+                    _log_sum_factor(&logs, _clip(1 - p, eps))
+                else:
+                    loss_i += _binary_log_loss(y[k], p, eps)
                 d[k] = (p - y[k]) * w * delta_scale
             total += w * loss_i
     elif output == POISSON:
@@ -147,7 +182,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
                 loss_i += (y[k] - p) * (y[k] - p)
                 d[k] = (p - y[k]) * w * delta_scale
             total += w * (loss_i * half_mean)
-    return total
+    return total + logs.total - log(logs.product)
 
 
 cdef void output_activation(floating* Z,           # IN z - bias, OUT p = f(z)

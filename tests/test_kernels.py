@@ -8,6 +8,7 @@ from fastmlp._activations import Activation
 from fastmlp._losses import Output
 from fastmlp._testing import (
     _activation_derivative_memview,
+    _outer_activation_derivative_memview,
     _adam_step_memview,
     _bias_activation_memview,
     _csr_rows_T_dot_memview,
@@ -57,6 +58,17 @@ def test_activation_derivative(dtype, name):
     np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["identity", "logistic", "tanh", "relu"])
+def test_outer_activation_derivative(dtype, name):
+    A = HIDDEN[name][0](_data(dtype))
+    d, w = _data(dtype, (13,), seed=3), _data(dtype, (7,), seed=4)
+    expected = np.outer(d, w) * HIDDEN[name][1](A.astype(np.float64))
+    delta = np.full_like(A, np.nan)
+    _outer_activation_derivative_memview(delta, d, w, A, Activation[name.upper()])
+    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
 def _targets(output, dtype, shape):
     rng = np.random.RandomState(5)
     if output == "log_loss":
@@ -86,6 +98,27 @@ def test_output_loss_delta(dtype, output, weighted):
     np.testing.assert_allclose(Z, P, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
     np.testing.assert_allclose(delta, 0.5 * (P - Y) * w[:, None], rtol=RTOL[dtype] * 10,
                                atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output", ["binary_log_loss", "log_loss"])
+def test_log_loss_of_clipped_probabilities_does_not_underflow(dtype, output):
+    # every probability of the true class at the clip, eps: the loss takes
+    # logs of products of 16 of them, which must stay above the smallest double
+    n_rows, n_outputs = 1000, 3
+    Y = np.zeros((n_rows, n_outputs), dtype)
+    Y[:, 0] = 1
+    Z = np.zeros((n_rows, n_outputs), dtype)
+    Z[:, 0] = -1e4
+    if output == "binary_log_loss":
+        Z[:, 1:] = -1e4
+        Y[:, 1:] = 1
+    eps = np.finfo(dtype).eps
+    delta = np.empty_like(Z)
+    got = _output_loss_delta_memview(Z, np.zeros(n_outputs, dtype), Y, np.empty(0, dtype),
+                                     OUTPUTS[output], dtype(1), delta)
+    n_clipped = n_rows * (n_outputs if output == "binary_log_loss" else 1)
+    np.testing.assert_allclose(got, -n_clipped * np.log(np.float64(eps)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
