@@ -89,6 +89,12 @@ def test_gradient_matches_finite_differences(p):
         # finite differences are meaningless across relu's kink
         _, pre = forward(p["params"], p["layer_units"], "relu", p["output"], _dense(p["X"]))
         assume(all(np.abs(Z).min() > 1e-4 for Z in pre))
+    if p["output"] in ("log_loss", "binary_log_loss"):
+        # the loss clips probabilities to [eps, 1 - eps] (as scikit-learn's
+        # does) while the gradient is p - y: they agree only off the clip
+        P, _ = forward(p["params"], p["layer_units"], p["activation"], p["output"],
+                       _dense(p["X"]))
+        assume(np.all((P > 1e-9) & (P < 1 - 1e-9)))
     args = (p["layer_units"], p["activation"], p["output"])
     rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"])
     loss, grad = engine_loss_grad(*args, p["params"].copy(), *rest)
@@ -104,7 +110,9 @@ def test_gradient_matches_finite_differences(p):
         plus, _ = engine_loss_grad(*args, p["params"] + step, *rest)
         minus, _ = engine_loss_grad(*args, p["params"] - step, *rest)
         numeric[i] = (plus - minus) / (2 * h)
-    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+    # central differences resolve no better than the loss's rounding over h
+    # (~2e-10 |loss|): deep identity nets under the Poisson loss reach 1e6
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7 + 1e-8 * abs(loss))
 
 
 @settings(max_examples=150, deadline=None)
