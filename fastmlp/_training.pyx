@@ -118,7 +118,7 @@ cdef void _sum_parts_step(
 
 cdef enum:
     # fewest parameters whose optimizer step is spread over threads
-    MIN_THREADED_STEP = 8192
+    MIN_THREADED_STEP = 2048
 
 
 def max_threads():
