@@ -40,8 +40,8 @@ from ._losses import Output
 from ._network import Network
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._threads import chunk_threads, part_threads, row_parts, single_threaded_blas
-from ._training import loss_gradient, train_epoch
+from ._threads import chunk_threads, row_parts, single_threaded_blas
+from ._training import loss_gradient, max_threads, train_epoch
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -509,7 +509,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
         gather = self._gathers(X, early_stopping)
         n_parts = row_parts(self._layer_units(), batch_size)
-        n_threads = part_threads(n_parts)
+        n_threads = min(n_parts, max_threads())
         part_rows = -(-batch_size // n_parts)
         work = np.empty(n_parts * network.work_size(part_rows, gather), dtype=dtype)
         grads = np.empty(n_parts * params.shape[0], dtype=dtype)

@@ -29,6 +29,7 @@ _lock = threading.Lock()
 _blas = None          # threadpoolctl's controller of the loaded BLAS libraries
 _holders = 0          # fits inside single_threaded_blas now
 _original = None      # what to restore when the last of them leaves
+_saved_threads = 1    # BLAS's thread limit before the first of them came in
 
 
 def _blas_controller():
@@ -39,25 +40,27 @@ def _blas_controller():
         return _blas
 
 
+def _blas_threads():
+    """BLAS's thread limit as the user left it: while fits hold BLAS to one
+    thread, the limit they saved, so that what a fit computes does not
+    depend on other fits running at the time."""
+    with _lock:
+        if _holders > 0:
+            return _saved_threads
+    return min((lib.num_threads for lib in _blas_controller().lib_controllers), default=1)
+
+
 def row_parts(layer_units, batch_rows: int) -> int:
-    """Number of row parts a minibatch of `batch_rows` rows is cut into: one
-    per OpenMP thread of the calling thread (OMP_NUM_THREADS, threadpoolctl),
-    when the minibatch is big enough to pay for it. A fit's result depends on
-    it (the order of the gradient sums), so it depends on nothing transient."""
+    """Number of row parts a minibatch of `batch_rows` rows is cut into, each
+    run by a thread of its own: one per OpenMP thread of the calling thread
+    (OMP_NUM_THREADS, threadpoolctl) and no more than BLAS may use (so a BLAS
+    limited to one thread, to run fits in parallel threads, say, keeps a fit
+    to one), when the minibatch is big enough to pay for it. A fit's result
+    depends on it (the order of the gradient sums)."""
     flops = 6 * batch_rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
     if flops < _MIN_SPLIT_FLOPS or batch_rows < 2 * _MIN_PART_ROWS:
         return 1
-    return max(1, min(max_threads(), batch_rows // _MIN_PART_ROWS))
-
-
-def part_threads(n_parts: int) -> int:
-    """Threads to run `n_parts` parts on: one each, unless BLAS is limited
-    below that now (by the user, to run fits in parallel threads, or by
-    another fit running parts), when the parts run one after the other."""
-    if n_parts == 1:
-        return 1
-    limits = [lib.num_threads for lib in _blas_controller().lib_controllers]
-    return n_parts if min(limits, default=n_parts) >= n_parts else 1
+    return max(1, min(max_threads(), _blas_threads(), batch_rows // _MIN_PART_ROWS))
 
 
 def chunk_threads(layer_units, n_samples: int, chunk_rows: int) -> int:
@@ -68,8 +71,7 @@ def chunk_threads(layer_units, n_samples: int, chunk_rows: int) -> int:
     flops = 2 * chunk_rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
     if n_chunks < 2 or flops < _MIN_SPLIT_FLOPS:
         return 1
-    limits = [lib.num_threads for lib in _blas_controller().lib_controllers]
-    return max(1, min([max_threads(), n_chunks, *limits]))
+    return max(1, min(max_threads(), _blas_threads(), n_chunks))
 
 
 @contextmanager
@@ -77,13 +79,15 @@ def single_threaded_blas(active: bool = True):
     """BLAS on one thread while any fit is inside this context: the first one
     in saves the current limits, the last one out restores them, so fits in
     parallel threads do not undo each other's limit."""
-    global _holders, _original
+    global _holders, _original, _saved_threads
     if not active:
         yield
         return
     controller = _blas_controller()
     with _lock:
         if _holders == 0:
+            _saved_threads = min((lib.num_threads for lib in controller.lib_controllers),
+                                 default=1)
             _original = controller.limit(limits=1)
         _holders += 1
     try:

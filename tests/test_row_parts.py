@@ -12,15 +12,15 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastmlp._base
 from fastmlp import MLPClassifier, MLPRegressor
-from fastmlp._threads import row_parts
+from fastmlp._threads import row_parts, single_threaded_blas
 
 RTOL = {np.float32: 2e-4, np.float64: 1e-9}
 
 
 def _fit_with_parts(monkeypatch, make, X, y, n_parts, n_threads, **fit_kw):
     monkeypatch.setattr(fastmlp._base, "row_parts", lambda units, rows: n_parts)
-    monkeypatch.setattr(fastmlp._base, "part_threads", lambda parts: min(parts, n_threads))
-    with warnings.catch_warnings():
+    # the parts run on at most OpenMP's limit of threads
+    with warnings.catch_warnings(), threadpool_limits(n_threads, user_api="openmp"):
         warnings.simplefilter("ignore")
         return make().fit(X, y, **fit_kw)
 
@@ -119,8 +119,14 @@ def test_small_minibatches_are_not_cut():
     # opening parallel regions would cost more than these save
     assert row_parts([2, 4, 1], 200) == 1
     assert row_parts([2, 16, 1], 64) == 1
-    with threadpool_limits(2, user_api="openmp"):
+    with threadpool_limits(2):
         assert row_parts([2, 16, 1], 200) == 2
+        # BLAS limited to one thread (to run fits in parallel threads) keeps
+        # fits to one thread, but not while fastmlp itself holds it there
+        with threadpool_limits(1, user_api="blas"):
+            assert row_parts([2, 16, 1], 200) == 1
+        with single_threaded_blas():
+            assert row_parts([2, 16, 1], 200) == 2
     # a single row cannot be cut
     assert row_parts([100, 256, 256, 10], 1) == 1
     with threadpool_limits(1, user_api="openmp"):
