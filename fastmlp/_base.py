@@ -521,10 +521,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.n_iter_ = 0
                 for it in range(self.max_iter):
                     if self.shuffle:
-                        # scikit-learn's sklearn.utils.shuffle, drawn the same way
-                        perm = np.arange(n_train)
-                        self._random_state.shuffle(perm)
-                        sample_idx = sample_idx[perm]
+                        # scikit-learn's sklearn.utils.shuffle shuffles arange(n)
+                        # and indexes with it: the same swaps made in place
+                        self._random_state.shuffle(sample_idx)
 
                     loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
                         network, params, grads, optimizer.moment_1, optimizer.moment_2,
