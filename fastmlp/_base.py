@@ -377,8 +377,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         no_weight = np.empty(0, dtype=params.dtype)
         sw = no_weight if sample_weight is None else sample_weight
         chunk_rows = _chunk_rows(X.shape[0], network)
-        work = np.empty(network.work_size(chunk_rows, False), dtype=params.dtype)
-        grads = np.empty_like(params)
+        n_parts = row_parts(self._layer_units(), chunk_rows)
+        n_threads = min(n_parts, max_threads())
+        part_rows = -(-chunk_rows // n_parts)
+        work = np.empty(n_parts * network.work_size(part_rows, False), dtype=params.dtype)
+        all_grads = np.empty(n_parts * params.shape[0], dtype=params.dtype)
+        grads = all_grads[:params.shape[0]]
         # scikit-learn bug #8349: its loss averages the squared error over the
         # outputs but its gradient sums them, n_outputs times too large,
         # which misleads the line search. The engine scales the output delta
@@ -389,8 +393,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         def loss_and_grad(packed):
             params[...] = packed
-            loss = loss_gradient(network, params, grads, work, X_dense, data, indices,
-                                 indptr, Y, sw, chunk_rows, self.alpha, delta_scale)
+            loss = loss_gradient(network, params, all_grads, work, X_dense, data, indices,
+                                 indptr, Y, sw, chunk_rows, n_parts, n_threads, self.alpha,
+                                 delta_scale)
             if reached["loss"] is None:
                 reached["loss"] = loss
             return loss, grads.astype(np.float64)
@@ -410,14 +415,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if parse_version(scipy.__version__) < parse_version("1.15"):
             options["iprint"] = iprint
         try:
-            opt_res = scipy.optimize.minimize(
-                loss_and_grad,
-                x0,
-                method="L-BFGS-B",
-                jac=True,
-                options=options,
-                callback=iteration_done,
-            )
+            # row parts on threads need BLAS on one thread (_threads.py)
+            with single_threaded_blas(n_threads > 1):
+                opt_res = scipy.optimize.minimize(
+                    loss_and_grad,
+                    x0,
+                    method="L-BFGS-B",
+                    jac=True,
+                    options=options,
+                    callback=iteration_done,
+                )
         except KeyboardInterrupt:
             # as the stochastic solvers do: keep what was reached, warn
             warnings.warn("Training interrupted by user.")

@@ -310,70 +310,128 @@ def train_epoch(Network network,
     return loss_sum, t, n_batches, finite, interrupt
 
 
+cdef double _rows_loss_gradient(
+        const Net* net, const floating* p,
+        floating* g,                    # OUT (or += when accumulate) raw gradient sums
+        floating* wk, const Work* w,    # this part's work buffer
+        const floating* X,              # IN dense X (NULL when sparse)
+        Input inp,                      # the CSR arrays when sparse
+        const floating* Y, Py_ssize_t n_targets,
+        const floating* sample_weight,  # NULL: unit weights
+        Py_ssize_t start, Py_ssize_t n_rows, floating delta_scale,
+        bint accumulate) noexcept nogil:
+    """Forward, loss and output delta, backward over rows start:start+n_rows
+    of X, read in place; returns sum_i sw_i loss_i over the rows."""
+    cdef double loss
+    if X != NULL:
+        inp.x = <void*>(X + start * net.units[0])
+    else:
+        inp.row_start = start
+    forward(net, p, &inp, n_rows, wk, w)
+    loss = output_loss_delta(
+        layer_activations(net, wk, w, net.n_layers),
+        p + net.intercept_start[net.n_layers - 1], Y + start * n_targets,
+        sample_weight + start if sample_weight != NULL else NULL, n_rows,
+        net.units[net.n_layers], n_targets, net.output, delta_scale,
+        layer_delta(net, wk, w, net.n_layers))
+    backward(net, p, g, &inp, n_rows, wk, w, accumulate)
+    return loss
+
+
 def loss_gradient(Network network,
                   floating[::1] params,        # IN flat parameters
-                  floating[::1] grads,         # OUT flat gradient
-                  floating[::1] work,          # work: network.work_size(chunk_rows, False)
+                  floating[::1] grads,         # OUT flat gradient in [:n_params];
+                                               # work: n_parts flat gradients
+                  floating[::1] work,          # work: n_parts *
+                                               # network.work_size(part_rows, False)
                   const floating[:, ::1] X, const floating[::1] X_data,
                   const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
                   const floating[:, ::1] Y, const floating[::1] sample_weight,
-                  Py_ssize_t chunk_rows, double alpha, double delta_scale):
+                  Py_ssize_t chunk_rows, Py_ssize_t n_parts, int n_threads,
+                  double alpha, double delta_scale):
     """Loss over all rows (plus the L2 term) and its gradient, in row chunks
-    so memory stays bounded; the chunks' gradients accumulate in place.
-    What a signal handler raises (KeyboardInterrupt) propagates.
+    so memory stays bounded; the chunks' gradients accumulate in place. Each
+    chunk is cut into n_parts row parts run on n_threads OpenMP threads (BLAS
+    single-threaded then: the caller's job), each accumulating into its own
+    gradient buffer, summed in part order at the end. What a signal handler
+    raises (KeyboardInterrupt) propagates.
 
     Returns
     -------
     loss : float
     """
     cdef Net* net = &network.net
-    cdef Work w = network.work_layout(chunk_rows, False)
+    cdef Py_ssize_t part_rows = (chunk_rows + n_parts - 1) // max(n_parts, 1)
+    cdef Work w = network.work_layout(part_rows, False)
     cdef Py_ssize_t n_samples = Y.shape[0]
-    cdef Py_ssize_t n_outputs = net.units[net.n_layers]
     cdef Py_ssize_t n_targets = _check_targets(net, Y)
-    cdef Py_ssize_t start, n_rows, r
-    cdef bint dense = X.shape[0] > 0
+    cdef Py_ssize_t start, n_rows, r, q, i, lo, hi
     cdef bint weighted = sample_weight.shape[0] > 0
     cdef double loss_sum = 0, sw_sum = 0, sumsq
     cdef floating* wk = &work[0]
     cdef floating* p = &params[0]
     cdef floating* g = &grads[0]
+    cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
+    cdef const floating* y = &Y[0, 0]
+    cdef const floating* sw = &sample_weight[0] if weighted else NULL
+    cdef const floating* gq
+    cdef double* part_loss
     cdef Input inp
     cdef double last_check = monotonic_seconds()
 
-    if work.shape[0] < w.size or params.shape[0] != net.n_params \
-            or grads.shape[0] != net.n_params:
+    if n_parts < 1 or work.shape[0] < n_parts * w.size \
+            or params.shape[0] != net.n_params \
+            or grads.shape[0] < n_parts * net.n_params:
         raise ValueError("work or parameter buffer of the wrong size")
-    if dense:
+    if x != NULL:
         set_input(&inp, NULL, NULL, NULL, NULL)
     else:
         set_input(&inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
+    part_loss = <double*>malloc(n_parts * sizeof(double))
+    if part_loss == NULL:
+        raise MemoryError()
 
-    with nogil:
-        fill_ones(wk, &w)
-        start = 0
-        while start < n_samples:
-            n_rows = chunk_rows if n_samples - start >= chunk_rows else n_samples - start
-            if dense:
-                inp.x = &X[start, 0]
+    try:
+        with nogil:
+            for q in range(n_parts):
+                fill_ones(wk + q * w.size, &w)
+            start = 0
+            while start < n_samples:
+                n_rows = chunk_rows if n_samples - start >= chunk_rows else n_samples - start
+                if n_parts == 1:
+                    loss_sum += _rows_loss_gradient(net, p, g, wk, &w, x, inp, y, n_targets,
+                                                    sw, start, n_rows, <floating>delta_scale,
+                                                    start > 0)
+                else:
+                    part_rows = (n_rows + n_parts - 1) // n_parts
+                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
+                        lo = q * part_rows
+                        hi = min(lo + part_rows, n_rows)
+                        part_loss[q] = 0
+                        if lo < hi:
+                            part_loss[q] = _rows_loss_gradient(
+                                net, p, g + q * net.n_params, wk + q * w.size, &w, x, inp,
+                                y, n_targets, sw, start + lo, hi - lo,
+                                <floating>delta_scale, start > 0)
+                        elif start == 0:
+                            # a part without rows in the first chunk starts at zero
+                            memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
+                    for q in range(n_parts):
+                        loss_sum += part_loss[q]
+                start += n_rows
+                if check_due(&last_check):
+                    with gil:
+                        PyErr_CheckSignals()
+            for q in range(1, n_parts):
+                gq = g + q * net.n_params
+                for i in range(net.n_params):
+                    g[i] += gq[i]
+            if weighted:
+                for r in range(n_samples):
+                    sw_sum += sample_weight[r]
             else:
-                inp.row_start = start
-            forward(net, p, &inp, n_rows, wk, &w)
-            loss_sum += output_loss_delta(
-                layer_activations(net, wk, &w, net.n_layers),
-                p + net.intercept_start[net.n_layers - 1], &Y[start, 0],
-                &sample_weight[start] if weighted else NULL, n_rows, n_outputs,
-                n_targets, net.output, <floating>delta_scale,
-                layer_delta(net, wk, &w, net.n_layers))
-            backward(net, p, g, &inp, n_rows, wk, &w, start > 0)
-            start += n_rows
-            if check_due(&last_check):
-                with gil:
-                    PyErr_CheckSignals()
-        if weighted:
-            for r in range(n_samples):
-                sw_sum += sample_weight[r]
-        else:
-            sw_sum = n_samples
-        sumsq = finalize_gradient(net, p, g, alpha, sw_sum)
+                sw_sum = n_samples
+            sumsq = finalize_gradient(net, p, g, alpha, sw_sum)
+    finally:
+        free(part_loss)
     return loss_sum / sw_sum + 0.5 * alpha * sumsq / sw_sum
