@@ -368,7 +368,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             rows = self._batch_rows(n_samples)
             gather = self._gathers(X, self.early_stopping)
-        n_parts = 1 if self.solver == "lbfgs" else row_parts(layer_units, rows)
+        n_parts = row_parts(layer_units, rows)
         check_fit_memory(layer_units, dtype, self.solver, rows, gather,
                          not first_pass, self, n_parts)
 

@@ -179,7 +179,7 @@ def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estim
     itemsize = np.dtype(dtype).itemsize
     if solver == "lbfgs":
         # scipy's L-BFGS-B keeps 10 correction pairs and a few vectors in float64
-        per_param = 4 * itemsize + 30 * 8
+        per_param = (3 + n_parts) * itemsize + 30 * 8
     else:
         moments = 2 if solver == "adam" else 1
         per_param = (3 + n_parts + moments * (2 if warm else 1)) * itemsize
