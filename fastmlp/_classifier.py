@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._base import BaseMultilayerPerceptron
 from ._checks import FitState
-from ._docs import ATTRIBUTES, PARAMETERS
+from ._docs import ATTRIBUTES, NOTES, PARAMETERS
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
@@ -36,6 +36,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     MLPRegressor : Multi-layer Perceptron regressor.
     sklearn.neural_network.MLPClassifier : The scikit-learn original.
 
+{NOTES}
     Examples
     --------
     >>> from fastmlp import MLPClassifier

@@ -134,3 +134,13 @@ ATTRIBUTES = """
     out_activation_ : str
         Name of the output activation function.
 """
+
+NOTES = """    Notes
+    -----
+    fit, partial_fit and predict release the GIL. A minibatch (or an lbfgs
+    chunk, or a prediction's chunk) big enough is cut into row parts that
+    run on OpenMP threads, as many as ``OMP_NUM_THREADS`` (or threadpoolctl)
+    allows and no more than BLAS may use; meanwhile BLAS is held to one
+    thread. The last bits of a fit depend on that number of threads: the
+    same thread count gives bit-identical models.
+"""

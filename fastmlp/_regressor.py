@@ -7,7 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import BaseMultilayerPerceptron
-from ._docs import ATTRIBUTES, PARAMETERS
+from ._docs import ATTRIBUTES, NOTES, PARAMETERS
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
@@ -31,6 +31,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     MLPClassifier : Multi-layer Perceptron classifier.
     sklearn.neural_network.MLPRegressor : The scikit-learn original.
 
+{NOTES}
     Examples
     --------
     >>> from fastmlp import MLPRegressor
