@@ -40,8 +40,8 @@ from ._losses import Output
 from ._network import Network
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._threads import chunk_threads, row_parts, single_threaded_blas
-from ._training import loss_gradient, max_threads, train_epoch
+from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
+from ._training import loss_gradient, train_epoch
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -378,7 +378,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sw = no_weight if sample_weight is None else sample_weight
         chunk_rows = _chunk_rows(X.shape[0], network)
         n_parts = row_parts(self._layer_units(), chunk_rows)
-        n_threads = min(n_parts, max_threads())
+        n_threads = min(n_parts, omp_threads())
         part_rows = -(-chunk_rows // n_parts)
         work = np.empty(n_parts * network.work_size(part_rows, False), dtype=params.dtype)
         all_grads = np.empty(n_parts * params.shape[0], dtype=params.dtype)
@@ -516,7 +516,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
         gather = self._gathers(X, early_stopping)
         n_parts = row_parts(self._layer_units(), batch_size)
-        n_threads = min(n_parts, max_threads())
+        n_threads = min(n_parts, omp_threads())
         part_rows = -(-batch_size // n_parts)
         work = np.empty(n_parts * network.work_size(part_rows, gather), dtype=dtype)
         grads = np.empty(n_parts * params.shape[0], dtype=dtype)

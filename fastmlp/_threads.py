@@ -9,6 +9,7 @@ of 173 us (float64), the elementwise loops and the optimizer step run on both
 cores too, and BLAS's worker threads no longer spin between products.
 scikit-learn's KMeans pairs OpenMP with single-threaded BLAS in the same way.
 """
+import os
 import threading
 from contextlib import contextmanager
 
@@ -30,6 +31,23 @@ _blas = None          # threadpoolctl's controller of the loaded BLAS libraries
 _holders = 0          # fits inside single_threaded_blas now
 _original = None      # what to restore when the last of them leaves
 _saved_threads = 1    # BLAS's thread limit before the first of them came in
+_forked = False       # this process was forked (multiprocessing's default on Linux)
+
+
+def _after_fork_in_child():
+    """GNU OpenMP cannot start threads in a process forked from one whose
+    OpenMP threads exist (the child waits forever on threads it does not
+    have), so a forked child runs everything on one thread; forked workers
+    usually run side by side anyway. The parent's other threads, and any fit
+    they were running, do not exist here either."""
+    global _forked, _lock, _holders, _original
+    _forked = True
+    _lock = threading.Lock()
+    _holders = 0
+    _original = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _blas_controller():
@@ -38,6 +56,12 @@ def _blas_controller():
         if _blas is None:
             _blas = ThreadpoolController().select(user_api="blas")
         return _blas
+
+
+def omp_threads() -> int:
+    """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS,
+    threadpoolctl); one in a forked child."""
+    return 1 if _forked else max_threads()
 
 
 def _blas_threads():
@@ -60,7 +84,7 @@ def row_parts(layer_units, batch_rows: int) -> int:
     flops = 6 * batch_rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
     if flops < _MIN_SPLIT_FLOPS or batch_rows < 2 * _MIN_PART_ROWS:
         return 1
-    return max(1, min(max_threads(), _blas_threads(), batch_rows // _MIN_PART_ROWS))
+    return max(1, min(omp_threads(), _blas_threads(), batch_rows // _MIN_PART_ROWS))
 
 
 def chunk_threads(layer_units, n_samples: int, chunk_rows: int) -> int:
@@ -71,7 +95,7 @@ def chunk_threads(layer_units, n_samples: int, chunk_rows: int) -> int:
     flops = 2 * chunk_rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
     if n_chunks < 2 or flops < _MIN_SPLIT_FLOPS:
         return 1
-    return max(1, min(max_threads(), _blas_threads(), n_chunks))
+    return max(1, min(omp_threads(), _blas_threads(), n_chunks))
 
 
 @contextmanager

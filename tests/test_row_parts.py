@@ -151,3 +151,27 @@ def test_inference_chunks_on_threads_equal_one_thread(monkeypatch, dtype, sparse
     assert _blas_threads() == before
     assert_array_equal(threaded, one)
     assert_allclose(one.sum(axis=1), 1, rtol=1e-5)
+
+
+def _fit_and_score(seed):
+    X, y = _data(np.float64, False, n_rows=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((64,), max_iter=3, random_state=seed).fit(X, y)
+    return model.predict_proba(X).shape, model.n_iter_
+
+
+def test_fits_in_forked_children_after_a_threaded_fit_do_not_hang():
+    # GNU OpenMP hangs a forked child that starts threads after its parent
+    # did; fastmlp runs forked children on one thread
+    import multiprocessing
+
+    with threadpool_limits(2):
+        assert row_parts([7, 64, 3], 200) == 2
+        _fit_and_score(0)  # the parent's OpenMP threads now exist
+        pool = multiprocessing.get_context("fork").Pool(2)
+        try:
+            results = pool.map_async(_fit_and_score, [1, 2]).get(timeout=120)
+        finally:
+            pool.terminate()
+    assert results == [((1000, 3), 3)] * 2
