@@ -37,6 +37,25 @@ cdef Py_ssize_t _check_targets(const Net* net, const floating[:, ::1] Y) except 
     return 1
 
 
+cdef int _prepare(const Net* net, const Work* w, Py_ssize_t n_parts,
+                  const floating[::1] params, const floating[::1] grads,
+                  const floating[::1] work, const floating* x,
+                  const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                  const Py_ssize_t[::1] X_indptr,
+                  Input* inp) except -1:   # OUT
+    """Check the buffers' sizes for n_parts row parts of w's layout, and set
+    inp to read dense X (x) or, when x is NULL, the CSR arrays."""
+    if n_parts < 1 or work.shape[0] < n_parts * w.size \
+            or params.shape[0] != net.n_params \
+            or grads.shape[0] < n_parts * net.n_params:
+        raise ValueError("work or parameter buffer of the wrong size")
+    if x != NULL:
+        set_input(inp, NULL, NULL, NULL, NULL)
+    else:
+        set_input(inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
+    return 0
+
+
 cdef double _part_loss_gradient(
         const Net* net, const floating* p,
         floating* g,                    # OUT raw gradient sums of these rows
@@ -199,14 +218,7 @@ def train_epoch(Network network,
     cdef double last_check = monotonic_seconds()
     interrupt = None
 
-    if n_parts < 1 or work.shape[0] < n_parts * w.size \
-            or params.shape[0] != net.n_params \
-            or grads.shape[0] < n_parts * net.n_params:
-        raise ValueError("work or parameter buffer of the wrong size")
-    if x != NULL:
-        set_input(&inp, NULL, NULL, NULL, NULL)
-    else:
-        set_input(&inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
+    _prepare(net, &w, n_parts, params, grads, work, x, X_data, X_indices, X_indptr, &inp)
     # one block: per part, its loss and weight sum, and two sums of squares
     # of its parameter slice
     part_loss = <double*>malloc(4 * n_parts * sizeof(double))
@@ -379,14 +391,7 @@ def loss_gradient(Network network,
     cdef Input inp
     cdef double last_check = monotonic_seconds()
 
-    if n_parts < 1 or work.shape[0] < n_parts * w.size \
-            or params.shape[0] != net.n_params \
-            or grads.shape[0] < n_parts * net.n_params:
-        raise ValueError("work or parameter buffer of the wrong size")
-    if x != NULL:
-        set_input(&inp, NULL, NULL, NULL, NULL)
-    else:
-        set_input(&inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
+    _prepare(net, &w, n_parts, params, grads, work, x, X_data, X_indices, X_indptr, &inp)
     part_loss = <double*>malloc(n_parts * sizeof(double))
     if part_loss == NULL:
         raise MemoryError()
