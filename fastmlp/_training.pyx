@@ -140,6 +140,20 @@ cdef enum:
     MIN_THREADED_STEP = 2048
 
 
+cdef inline void _step_slice(
+        const Net* net, floating* p, floating* g, Py_ssize_t n_parts, Py_ssize_t q,
+        Py_ssize_t slice_len, floating* moment_1, floating* moment_2, int solver,
+        double learning_rate, double momentum, bint nesterov,
+        double beta_1, double beta_2, double epsilon, double alpha, double sw_sum,
+        double* slice_sumsq) noexcept nogil:
+    """_sum_parts_step on the q-th slice of slice_len parameters"""
+    cdef Py_ssize_t lo = min(q * slice_len, net.n_params)
+    cdef Py_ssize_t hi = min(lo + slice_len, net.n_params)
+    _sum_parts_step(net, p, g, n_parts, lo, hi, moment_1, moment_2, solver, learning_rate,
+                    momentum, nesterov, beta_1, beta_2, epsilon, alpha, sw_sum,
+                    slice_sumsq + 2 * q)
+
+
 def max_threads():
     """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS, or
     what threadpoolctl set)."""
@@ -282,12 +296,17 @@ def train_epoch(Network network,
                         if solver == ADAM else learning_rate
                     # a few thousand parameters take less time to step than
                     # waking a thread (make_moons' 65); the same slices either way
-                    for q in prange(n_parts, num_threads=step_threads, schedule="static"):
-                        lo = min(q * slice_len, net.n_params)
-                        hi = min(lo + slice_len, net.n_params)
-                        _sum_parts_step(net, p, g, n_parts, lo, hi, m1, m2, solver, lr,
-                                        momentum, nesterov, beta_1, beta_2, epsilon,
-                                        alpha, sw_sum, slice_sumsq + 2 * q)
+                    if step_threads == 1:
+                        for q in range(n_parts):
+                            _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
+                                        lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                                        alpha, sw_sum, slice_sumsq)
+                    else:
+                        for q in prange(n_parts, num_threads=step_threads,
+                                        schedule="static"):
+                            _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
+                                        lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                                        alpha, sw_sum, slice_sumsq)
                     sumsq_next = 0
                     finite = True
                     for q in range(n_parts):
