@@ -126,6 +126,12 @@ def test_gradient_matches_finite_differences(p):
 @settings(max_examples=150, deadline=None)
 @given(problems())
 def test_float32_matches_float64(p):
+    if p["output"] in ("log_loss", "binary_log_loss"):
+        # each dtype clips probabilities at its own eps (scikit-learn's rule):
+        # float32 at 1.2e-7, so the losses part where probabilities go below
+        P, _ = forward(p["params"], p["layer_units"], p["activation"], p["output"],
+                       _dense(p["X"]))
+        assume(np.all((P > 1e-6) & (P < 1 - 1e-6)))
     args = (p["layer_units"], p["activation"], p["output"])
     rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"])
     loss64, grad64 = engine_loss_grad(*args, p["params"].copy(), *rest)
