@@ -58,6 +58,15 @@ def _blas_controller():
         return _blas
 
 
+def _blas_limit(controller):
+    return min((lib.num_threads for lib in controller.lib_controllers), default=1)
+
+
+def _n_weights(layer_units):
+    """Multiply-adds of one row through the network"""
+    return sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+
+
 def omp_threads() -> int:
     """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS,
     threadpoolctl); one in a forked child."""
@@ -71,7 +80,7 @@ def _blas_threads():
     with _lock:
         if _holders > 0:
             return _saved_threads
-    return min((lib.num_threads for lib in _blas_controller().lib_controllers), default=1)
+    return _blas_limit(_blas_controller())
 
 
 def row_parts(layer_units, batch_rows: int) -> int:
@@ -81,7 +90,7 @@ def row_parts(layer_units, batch_rows: int) -> int:
     limited to one thread, to run fits in parallel threads, say, keeps a fit
     to one), when the minibatch is big enough to pay for it. A fit's result
     depends on it (the order of the gradient sums)."""
-    flops = 6 * batch_rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    flops = 6 * batch_rows * _n_weights(layer_units)
     if flops < _MIN_SPLIT_FLOPS or batch_rows < 2 * _MIN_PART_ROWS:
         return 1
     return max(1, min(omp_threads(), _blas_threads(), batch_rows // _MIN_PART_ROWS))
@@ -92,7 +101,7 @@ def chunk_threads(layer_units, n_samples: int, chunk_rows: int) -> int:
     one per chunk up to OpenMP's and BLAS's limits, when there is enough
     work. Results do not depend on it (each row is computed alike)."""
     n_chunks = -(-n_samples // chunk_rows)
-    flops = 2 * chunk_rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    flops = 2 * chunk_rows * _n_weights(layer_units)
     if n_chunks < 2 or flops < _MIN_SPLIT_FLOPS:
         return 1
     return max(1, min(omp_threads(), _blas_threads(), n_chunks))
@@ -110,8 +119,7 @@ def single_threaded_blas(active: bool = True):
     controller = _blas_controller()
     with _lock:
         if _holders == 0:
-            _saved_threads = min((lib.num_threads for lib in controller.lib_controllers),
-                                 default=1)
+            _saved_threads = _blas_limit(controller)
             _original = controller.limit(limits=1)
         _holders += 1
     try:
