@@ -356,6 +356,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         validation split). Sparse rows are read in place."""
         return not sp.issparse(X) and (self.shuffle or early_stopping)
 
+    def _part_buffers(self, network, rows, gather, dtype):
+        """Row parts for chunks of `rows` rows (_threads.row_parts), the
+        threads to run them on, and their work and gradient buffers: one
+        of each per part, back to back."""
+        n_parts = row_parts(self._layer_units(), rows)
+        n_threads = min(n_parts, omp_threads())
+        part_rows = -(-rows // n_parts)
+        work = np.empty(n_parts * network.work_size(part_rows, gather), dtype=dtype)
+        grads = np.empty(n_parts * network.n_params, dtype=dtype)
+        return n_parts, n_threads, work, grads
+
     def _check_memory(self, layer_units, X, first_pass):
         """MemoryError, before anything is allocated, when the network's
         buffers would not fit in the memory available."""
@@ -377,11 +388,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         no_weight = np.empty(0, dtype=params.dtype)
         sw = no_weight if sample_weight is None else sample_weight
         chunk_rows = _chunk_rows(X.shape[0], network)
-        n_parts = row_parts(self._layer_units(), chunk_rows)
-        n_threads = min(n_parts, omp_threads())
-        part_rows = -(-chunk_rows // n_parts)
-        work = np.empty(n_parts * network.work_size(part_rows, False), dtype=params.dtype)
-        all_grads = np.empty(n_parts * params.shape[0], dtype=params.dtype)
+        n_parts, n_threads, work, all_grads = self._part_buffers(
+            network, chunk_rows, False, params.dtype)
         grads = all_grads[:params.shape[0]]
         # scikit-learn bug #8349: its loss averages the squared error over the
         # outputs but its gradient sums them, n_outputs times too large,
@@ -515,11 +523,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X_dense, data, indices, indptr = engine_input(X, dtype)
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
         gather = self._gathers(X, early_stopping)
-        n_parts = row_parts(self._layer_units(), batch_size)
-        n_threads = min(n_parts, omp_threads())
-        part_rows = -(-batch_size // n_parts)
-        work = np.empty(n_parts * network.work_size(part_rows, gather), dtype=dtype)
-        grads = np.empty(n_parts * params.shape[0], dtype=dtype)
+        n_parts, n_threads, work, grads = self._part_buffers(
+            network, batch_size, gather, dtype)
 
         finite = True
         try:
