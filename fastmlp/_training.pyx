@@ -105,24 +105,60 @@ cdef double _part_loss_gradient(
     return loss
 
 
-cdef void _sum_parts_step(
+cdef inline void _part_range(Py_ssize_t n_rows, Py_ssize_t n_parts, Py_ssize_t q,
+                             Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:  # OUT
+    """Rows lo:hi of the q-th of n_parts equal parts of n_rows rows (the last
+    parts are short or empty)"""
+    cdef Py_ssize_t part_rows = (n_rows + n_parts - 1) // n_parts
+    lo[0] = min(q * part_rows, n_rows)
+    hi[0] = min(lo[0] + part_rows, n_rows)
+
+
+cdef void _minibatch_part(
+        const Net* net, const floating* p,
+        floating* g,                    # OUT n_parts gradients, back to back
+        floating* wk, const Work* w,    # n_parts work buffers, back to back
+        const floating* X, Input inp, bint gather,
+        const floating* Y, Py_ssize_t n_targets, const floating* sample_weight,
+        const Py_ssize_t* rows,         # IN the minibatch's rows
+        Py_ssize_t n_rows, Py_ssize_t n_parts, Py_ssize_t q, floating delta_scale,
+        double* part_loss, double* part_sw) noexcept nogil:  # OUT [q]
+    """_part_loss_gradient on the q-th of n_parts parts of a minibatch"""
+    cdef Py_ssize_t lo, hi
+    _part_range(n_rows, n_parts, q, &lo, &hi)
+    if lo < hi:
+        part_loss[q] = _part_loss_gradient(
+            net, p, g + q * net.n_params, wk + q * w.size, w, X, inp, gather, Y,
+            n_targets, sample_weight, rows + lo, hi - lo, delta_scale, &part_sw[q])
+    else:
+        # a short last minibatch leaves a part without rows
+        memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
+        part_loss[q] = 0
+        part_sw[q] = 0
+
+
+cdef void _step_slice(
         const Net* net, floating* p,
         floating* g,                    # IN n_parts gradients, back to back
-        Py_ssize_t n_parts, Py_ssize_t start, Py_ssize_t stop,
+        Py_ssize_t n_parts, Py_ssize_t q, Py_ssize_t slice_len,
         floating* moment_1, floating* moment_2, int solver,
         double learning_rate, double momentum, bint nesterov,
         double beta_1, double beta_2, double epsilon,
         double alpha, double sw_sum,
-        double* sumsq) noexcept nogil:  # OUT sums of squares after the step:
-                                        # coefficients, intercepts
-    """Over params[start:stop]: add the parts' gradients into the first (in
-    part order, so the result does not depend on which thread ran what),
-    take the optimizer step, and sum the squares of the new parameters."""
-    cdef Py_ssize_t q, i, n = stop - start
+        double* slice_sumsq) noexcept nogil:  # OUT [2q], [2q + 1]: sums of squares
+                                              # of coefficients, intercepts after
+    """Over the q-th slice of slice_len parameters: add the parts' gradients
+    into the first (in part order, so the result does not depend on which
+    thread ran what), take the optimizer step, and sum the squares of the new
+    parameters."""
+    cdef Py_ssize_t part, i
+    cdef Py_ssize_t start = min(q * slice_len, net.n_params)
+    cdef Py_ssize_t stop = min(start + slice_len, net.n_params)
+    cdef Py_ssize_t n = stop - start
     cdef Py_ssize_t n_coefs = min(max(net.n_coefs - start, 0), n)
     cdef const floating* gq
-    for q in range(1, n_parts):
-        gq = g + q * net.n_params
+    for part in range(1, n_parts):
+        gq = g + part * net.n_params
         for i in range(start, stop):
             g[i] += gq[i]
     if solver == ADAM:
@@ -131,27 +167,14 @@ cdef void _sum_parts_step(
     else:
         sgd_step(p + start, g + start, moment_1 + start, n_coefs, n, alpha,
                  sw_sum, learning_rate, momentum, nesterov)
-    sumsq[0] = _dot(<int>n_coefs, p + start, p + start)
-    sumsq[1] = _dot(<int>(n - n_coefs), p + start + n_coefs, p + start + n_coefs)
+    slice_sumsq[2 * q] = _dot(<int>n_coefs, p + start, p + start)
+    slice_sumsq[2 * q + 1] = _dot(<int>(n - n_coefs), p + start + n_coefs,
+                                  p + start + n_coefs)
 
 
 cdef enum:
     # fewest parameters whose optimizer step is spread over threads
     MIN_THREADED_STEP = 2048
-
-
-cdef inline void _step_slice(
-        const Net* net, floating* p, floating* g, Py_ssize_t n_parts, Py_ssize_t q,
-        Py_ssize_t slice_len, floating* moment_1, floating* moment_2, int solver,
-        double learning_rate, double momentum, bint nesterov,
-        double beta_1, double beta_2, double epsilon, double alpha, double sw_sum,
-        double* slice_sumsq) noexcept nogil:
-    """_sum_parts_step on the q-th slice of slice_len parameters"""
-    cdef Py_ssize_t lo = min(q * slice_len, net.n_params)
-    cdef Py_ssize_t hi = min(lo + slice_len, net.n_params)
-    _sum_parts_step(net, p, g, n_parts, lo, hi, moment_1, moment_2, solver, learning_rate,
-                    momentum, nesterov, beta_1, beta_2, epsilon, alpha, sw_sum,
-                    slice_sumsq + 2 * q)
 
 
 def max_threads():
@@ -209,7 +232,7 @@ def train_epoch(Network network,
     cdef Work w = network.work_layout(part_rows, gather)
     cdef Py_ssize_t n_samples = order.shape[0]
     cdef Py_ssize_t n_targets = _check_targets(net, Y)
-    cdef Py_ssize_t start, n_rows, q, lo, hi, n_batches = 0
+    cdef Py_ssize_t start, n_rows, q, n_batches = 0
     cdef bint weighted = sample_weight.shape[0] > 0
     cdef bint finite = True
     cdef double loss_sum = 0, batch_loss, sw_sum, sumsq, sumsq_next
@@ -251,68 +274,45 @@ def train_epoch(Network network,
             start = 0
             while start < n_samples:
                 n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
-                if n_parts == 1:
-                    batch_loss = _part_loss_gradient(
-                        net, p, g, wk, &w, x, inp, gather, y, n_targets, sw,
-                        rows + start, n_rows, <floating>delta_scale, &sw_sum)
-                else:
-                    part_rows = (n_rows + n_parts - 1) // n_parts
-                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
-                        lo = q * part_rows
-                        hi = min(lo + part_rows, n_rows)
-                        if lo < hi:
-                            part_loss[q] = _part_loss_gradient(
-                                net, p, g + q * net.n_params, wk + q * w.size, &w, x,
-                                inp, gather, y, n_targets, sw, rows + start + lo,
-                                hi - lo, <floating>delta_scale, &part_sw[q])
-                        else:
-                            # a short last minibatch leaves a part without rows
-                            memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
-                            part_loss[q] = 0
-                            part_sw[q] = 0
-                    batch_loss = 0
-                    sw_sum = 0
+                if n_threads == 1:
                     for q in range(n_parts):
-                        batch_loss += part_loss[q]
-                        sw_sum += part_sw[q]
+                        _minibatch_part(net, p, g, wk, &w, x, inp, gather, y, n_targets,
+                                        sw, rows + start, n_rows, n_parts, q,
+                                        <floating>delta_scale, part_loss, part_sw)
+                else:
+                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
+                        _minibatch_part(net, p, g, wk, &w, x, inp, gather, y, n_targets,
+                                        sw, rows + start, n_rows, n_parts, q,
+                                        <floating>delta_scale, part_loss, part_sw)
+                batch_loss = 0
+                sw_sum = 0
+                for q in range(n_parts):
+                    batch_loss += part_loss[q]
+                    sw_sum += part_sw[q]
                 if solver == ADAM:
                     t += 1
-                if n_parts == 1:
-                    # the step finishes the gradient (L2, 1 / sw_sum) as it goes
-                    if solver == ADAM:
-                        adam_step(p, g, m1, m2, net.n_coefs, net.n_params,
-                                  alpha, sw_sum,
-                                  adam_learning_rate(learning_rate, beta_1, beta_2, t),
-                                  beta_1, beta_2, epsilon)
-                    else:
-                        sgd_step(p, g, m1, net.n_coefs, net.n_params, alpha, sw_sum,
-                                 learning_rate, momentum, nesterov)
-                    sumsq_next = _dot(<int>net.n_coefs, p, p)
-                    finite = isfinite(sumsq_next) and isfinite(
-                        _dot(<int>(net.n_params - net.n_coefs), p + net.n_coefs,
-                             p + net.n_coefs))
+                    lr = adam_learning_rate(learning_rate, beta_1, beta_2, t)
                 else:
-                    lr = adam_learning_rate(learning_rate, beta_1, beta_2, t) \
-                        if solver == ADAM else learning_rate
-                    # a few thousand parameters take less time to step than
-                    # waking a thread (make_moons' 65); the same slices either way
-                    if step_threads == 1:
-                        for q in range(n_parts):
-                            _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
-                                        lr, momentum, nesterov, beta_1, beta_2, epsilon,
-                                        alpha, sw_sum, slice_sumsq)
-                    else:
-                        for q in prange(n_parts, num_threads=step_threads,
-                                        schedule="static"):
-                            _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
-                                        lr, momentum, nesterov, beta_1, beta_2, epsilon,
-                                        alpha, sw_sum, slice_sumsq)
-                    sumsq_next = 0
-                    finite = True
+                    lr = learning_rate
+                # the step finishes the gradient (L2, 1 / sw_sum) as it goes; a
+                # few thousand parameters take less time to step than waking a
+                # thread (make_moons' 65): the same slices either way
+                if step_threads == 1:
                     for q in range(n_parts):
-                        sumsq_next += slice_sumsq[2 * q]
-                        finite = finite and isfinite(slice_sumsq[2 * q + 1])
-                    finite = finite and isfinite(sumsq_next)
+                        _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
+                                    lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                                    alpha, sw_sum, slice_sumsq)
+                else:
+                    for q in prange(n_parts, num_threads=step_threads, schedule="static"):
+                        _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
+                                    lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                                    alpha, sw_sum, slice_sumsq)
+                sumsq_next = 0
+                finite = True
+                for q in range(n_parts):
+                    sumsq_next += slice_sumsq[2 * q]
+                    finite = finite and isfinite(slice_sumsq[2 * q + 1])
+                finite = finite and isfinite(sumsq_next)
                 # sumsq is the L2 term of this batch's loss (parameters before
                 # the step); the sums of squares after it are the next batch's
                 # and, being non-finite exactly when a parameter is (or is huge
@@ -369,6 +369,28 @@ cdef double _rows_loss_gradient(
     return loss
 
 
+cdef void _chunk_part(
+        const Net* net, const floating* p,
+        floating* g,                    # OUT (or +=) n_parts gradients, back to back
+        floating* wk, const Work* w,    # n_parts work buffers, back to back
+        const floating* X, Input inp, const floating* Y, Py_ssize_t n_targets,
+        const floating* sample_weight, Py_ssize_t start, Py_ssize_t n_rows,
+        Py_ssize_t n_parts, Py_ssize_t q, floating delta_scale,
+        double* part_loss) noexcept nogil:  # OUT [q]
+    """_rows_loss_gradient on the q-th of n_parts parts of the chunk of rows
+    start:start+n_rows, accumulating after the first chunk"""
+    cdef Py_ssize_t lo, hi
+    _part_range(n_rows, n_parts, q, &lo, &hi)
+    part_loss[q] = 0
+    if lo < hi:
+        part_loss[q] = _rows_loss_gradient(
+            net, p, g + q * net.n_params, wk + q * w.size, w, X, inp, Y, n_targets,
+            sample_weight, start + lo, hi - lo, delta_scale, start > 0)
+    elif start == 0:
+        # a part without rows in the first chunk starts at zero
+        memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
+
+
 def loss_gradient(Network network,
                   floating[::1] params,        # IN flat parameters
                   floating[::1] grads,         # OUT flat gradient in [:n_params];
@@ -396,7 +418,7 @@ def loss_gradient(Network network,
     cdef Work w = network.work_layout(part_rows, False)
     cdef Py_ssize_t n_samples = Y.shape[0]
     cdef Py_ssize_t n_targets = _check_targets(net, Y)
-    cdef Py_ssize_t start, n_rows, r, q, i, lo, hi
+    cdef Py_ssize_t start, n_rows, r, q, i
     cdef bint weighted = sample_weight.shape[0] > 0
     cdef double loss_sum = 0, sw_sum = 0, sumsq
     cdef floating* wk = &work[0]
@@ -422,26 +444,16 @@ def loss_gradient(Network network,
             start = 0
             while start < n_samples:
                 n_rows = chunk_rows if n_samples - start >= chunk_rows else n_samples - start
-                if n_parts == 1:
-                    loss_sum += _rows_loss_gradient(net, p, g, wk, &w, x, inp, y, n_targets,
-                                                    sw, start, n_rows, <floating>delta_scale,
-                                                    start > 0)
-                else:
-                    part_rows = (n_rows + n_parts - 1) // n_parts
-                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
-                        lo = q * part_rows
-                        hi = min(lo + part_rows, n_rows)
-                        part_loss[q] = 0
-                        if lo < hi:
-                            part_loss[q] = _rows_loss_gradient(
-                                net, p, g + q * net.n_params, wk + q * w.size, &w, x, inp,
-                                y, n_targets, sw, start + lo, hi - lo,
-                                <floating>delta_scale, start > 0)
-                        elif start == 0:
-                            # a part without rows in the first chunk starts at zero
-                            memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
+                if n_threads == 1:
                     for q in range(n_parts):
-                        loss_sum += part_loss[q]
+                        _chunk_part(net, p, g, wk, &w, x, inp, y, n_targets, sw, start,
+                                    n_rows, n_parts, q, <floating>delta_scale, part_loss)
+                else:
+                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
+                        _chunk_part(net, p, g, wk, &w, x, inp, y, n_targets, sw, start,
+                                    n_rows, n_parts, q, <floating>delta_scale, part_loss)
+                for q in range(n_parts):
+                    loss_sum += part_loss[q]
                 start += n_rows
                 if check_due(&last_check):
                     with gil:
