@@ -40,6 +40,7 @@ from ._losses import Output
 from ._network import Network
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
+from ._shuffle import shuffle_rows
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
 from ._training import loss_gradient, train_epoch
 
@@ -535,7 +536,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     if self.shuffle:
                         # scikit-learn's sklearn.utils.shuffle shuffles arange(n)
                         # and indexes with it: the same swaps made in place
-                        self._random_state.shuffle(sample_idx)
+                        shuffle_rows(self._random_state, sample_idx)
 
                     loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
                         network, params, grads, optimizer.moment_1, optimizer.moment_2,
