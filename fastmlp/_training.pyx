@@ -5,8 +5,9 @@ Sparse X is passed as its CSR arrays with an empty dense X (shape (0, 0));
 an empty sample_weight means unit weights.
 """
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 cimport openmp
@@ -19,6 +20,16 @@ from ._losses cimport output_loss_delta, LOG_LOSS
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate, ADAM
 from ._blas cimport _dot
 from libc.math cimport isfinite
+
+cdef extern from *:
+    """
+    /* An orphaned barrier: it binds to whatever parallel region calls it,
+       and outside one (a single thread) it does nothing. */
+    static void fastmlp_omp_barrier(void) {
+    #pragma omp barrier
+    }
+    """
+    void _barrier "fastmlp_omp_barrier"() noexcept nogil
 
 
 cdef Py_ssize_t _check_targets(const Net* net, const floating[:, ::1] Y) except -1:
@@ -177,6 +188,113 @@ cdef enum:
     MIN_THREADED_STEP = 2048
 
 
+cdef struct _EpochState:
+    # what the first thread reports, and tells the others between barriers
+    double loss_sum
+    Py_ssize_t n_batches
+    Py_ssize_t t
+    bint finite
+    bint stop           # a signal handler raised: every thread leaves at the
+                        # next minibatch's first barrier
+    PyObject* interrupt  # what it raised (a new reference), or NULL
+
+
+cdef bint _signal_raised(PyObject** interrupt) noexcept with gil:
+    """Run Python's signal handlers; keep what one raises in interrupt."""
+    try:
+        PyErr_CheckSignals()
+    except BaseException as exc:
+        Py_INCREF(exc)
+        interrupt[0] = <PyObject*>exc
+        return True
+    return False
+
+
+cdef void _epoch_thread(
+        const Net* net, floating* p, floating* g, floating* m1, floating* m2,
+        floating* wk, const Work* w, const floating* x, Input inp, bint gather,
+        const floating* y, Py_ssize_t n_targets, const floating* sw,
+        const Py_ssize_t* rows, Py_ssize_t n_samples, Py_ssize_t batch_size,
+        Py_ssize_t n_parts, int tid, int n_threads, bint threaded_step,
+        int solver, double learning_rate, double momentum, bint nesterov,
+        double beta_1, double beta_2, double epsilon, double alpha,
+        floating delta_scale, Py_ssize_t slice_len, double sumsq,
+        double* part_loss, double* part_sw, double* slice_sumsq,
+        _EpochState* state) noexcept nogil:
+    """The minibatch loop as thread tid of n_threads runs it, all threads in
+    one parallel region for the whole epoch (a region per minibatch cost
+    ~1.1 us of make_moons' ~8 us minibatch; two barriers cost ~0.6).
+
+    Thread tid runs parts tid, tid + n_threads, ...; after a barrier every
+    thread sums the same parts' losses and weights (so all agree on the rate
+    and on when to stop), then steps its slices (all of them on thread 0
+    when the step is too small to share); after a second barrier every
+    thread reads the same sums of squares. Thread 0 alone keeps the loss and
+    runs the signal handlers. Called directly, with one thread, the barriers
+    do nothing.
+    """
+    cdef Py_ssize_t start = 0, n_rows, q
+    cdef Py_ssize_t t = state.t
+    cdef double batch_loss, sw_sum, sumsq_next, lr
+    cdef double last_check = monotonic_seconds()
+    cdef bint finite = True
+    while start < n_samples:
+        n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
+        q = tid
+        while q < n_parts:
+            _minibatch_part(net, p, g, wk, w, x, inp, gather, y, n_targets, sw,
+                            rows + start, n_rows, n_parts, q, delta_scale,
+                            part_loss, part_sw)
+            q += n_threads
+        _barrier()
+        if state.stop:
+            break
+        batch_loss = 0
+        sw_sum = 0
+        for q in range(n_parts):
+            batch_loss += part_loss[q]
+            sw_sum += part_sw[q]
+        if solver == ADAM:
+            t += 1
+            lr = adam_learning_rate(learning_rate, beta_1, beta_2, t)
+        else:
+            lr = learning_rate
+        # the step finishes the gradient (L2, 1 / sw_sum) as it goes; a few
+        # thousand parameters take less time to step than sharing them out
+        # (make_moons' 65): the same slices either way
+        if threaded_step or tid == 0:
+            q = tid if threaded_step else 0
+            while q < n_parts:
+                _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver, lr,
+                            momentum, nesterov, beta_1, beta_2, epsilon, alpha,
+                            sw_sum, slice_sumsq)
+                q += n_threads if threaded_step else 1
+        _barrier()
+        sumsq_next = 0
+        finite = True
+        for q in range(n_parts):
+            sumsq_next += slice_sumsq[2 * q]
+            finite = finite and isfinite(slice_sumsq[2 * q + 1])
+        finite = finite and isfinite(sumsq_next)
+        if tid == 0:
+            # sumsq is the L2 term of this batch's loss (parameters before the
+            # step); the sums of squares after it are the next batch's and,
+            # being non-finite exactly when a parameter is (or is huge enough
+            # to overflow), the divergence check
+            batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
+            state.loss_sum += batch_loss * n_rows
+            state.n_batches += 1
+            if finite and check_due(&last_check) and _signal_raised(&state.interrupt):
+                state.stop = True
+        sumsq = sumsq_next
+        if not finite:
+            break
+        start += n_rows
+    if tid == 0:
+        state.t = t
+        state.finite = finite
+
+
 def max_threads():
     """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS, or
     what threadpoolctl set)."""
@@ -230,32 +348,26 @@ def train_epoch(Network network,
     cdef Net* net = &network.net
     cdef Py_ssize_t part_rows = (batch_size + n_parts - 1) // max(n_parts, 1)
     cdef Work w = network.work_layout(part_rows, gather)
-    cdef Py_ssize_t n_samples = order.shape[0]
     cdef Py_ssize_t n_targets = _check_targets(net, Y)
-    cdef Py_ssize_t start, n_rows, q, n_batches = 0
+    cdef Py_ssize_t q
     cdef bint weighted = sample_weight.shape[0] > 0
-    cdef bint finite = True
-    cdef double loss_sum = 0, batch_loss, sw_sum, sumsq, sumsq_next
     cdef floating* wk = &work[0]
     cdef floating* p = &params[0]
-    cdef floating* g = &grads[0]
-    cdef floating* m1 = &moment_1[0]
     cdef floating* m2 = &moment_2[0] if moment_2.shape[0] > 0 else NULL
-    cdef const floating* y = &Y[0, 0]
     cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
     cdef const floating* sw = &sample_weight[0] if weighted else NULL
-    cdef const Py_ssize_t* rows = &order[0]
     cdef double* part_loss
     cdef double* part_sw
     cdef double* slice_sumsq
+    cdef double sumsq
     cdef Py_ssize_t slice_len
-    cdef double lr
-    cdef int step_threads = n_threads if net.n_params >= MIN_THREADED_STEP else 1
+    cdef bint threaded_step = n_threads > 1 and net.n_params >= MIN_THREADED_STEP
+    cdef int tid
     cdef Input inp
-    cdef double last_check = monotonic_seconds()
-    interrupt = None
+    cdef _EpochState state = _EpochState(0, 0, t, True, False, NULL)
 
     _prepare(net, &w, n_parts, params, grads, work, x, X_data, X_indices, X_indptr, &inp)
+    n_threads = max(1, min(n_threads, <int>n_parts))
     # one block: per part, its loss and weight sum, and two sums of squares
     # of its parameter slice
     part_loss = <double*>malloc(4 * n_parts * sizeof(double))
@@ -271,74 +383,35 @@ def train_epoch(Network network,
             for q in range(n_parts):
                 fill_ones(wk + q * w.size, &w)
             sumsq = _dot(<int>net.n_coefs, p, p)
-            start = 0
-            while start < n_samples:
-                n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
-                if n_threads == 1:
-                    for q in range(n_parts):
-                        _minibatch_part(net, p, g, wk, &w, x, inp, gather, y, n_targets,
-                                        sw, rows + start, n_rows, n_parts, q,
-                                        <floating>delta_scale, part_loss, part_sw)
-                else:
-                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
-                        _minibatch_part(net, p, g, wk, &w, x, inp, gather, y, n_targets,
-                                        sw, rows + start, n_rows, n_parts, q,
-                                        <floating>delta_scale, part_loss, part_sw)
-                batch_loss = 0
-                sw_sum = 0
-                for q in range(n_parts):
-                    batch_loss += part_loss[q]
-                    sw_sum += part_sw[q]
-                if solver == ADAM:
-                    t += 1
-                    lr = adam_learning_rate(learning_rate, beta_1, beta_2, t)
-                else:
-                    lr = learning_rate
-                # the step finishes the gradient (L2, 1 / sw_sum) as it goes; a
-                # few thousand parameters take less time to step than waking a
-                # thread (make_moons' 65): the same slices either way
-                if step_threads == 1:
-                    for q in range(n_parts):
-                        _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
-                                    lr, momentum, nesterov, beta_1, beta_2, epsilon,
-                                    alpha, sw_sum, slice_sumsq)
-                else:
-                    for q in prange(n_parts, num_threads=step_threads, schedule="static"):
-                        _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver,
-                                    lr, momentum, nesterov, beta_1, beta_2, epsilon,
-                                    alpha, sw_sum, slice_sumsq)
-                sumsq_next = 0
-                finite = True
-                for q in range(n_parts):
-                    sumsq_next += slice_sumsq[2 * q]
-                    finite = finite and isfinite(slice_sumsq[2 * q + 1])
-                finite = finite and isfinite(sumsq_next)
-                # sumsq is the L2 term of this batch's loss (parameters before
-                # the step); the sums of squares after it are the next batch's
-                # and, being non-finite exactly when a parameter is (or is huge
-                # enough to overflow), the divergence check
-                batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
-                loss_sum += batch_loss * n_rows
-                sumsq = sumsq_next
-                n_batches += 1
-                if not finite:
-                    break
-                start += n_rows
-                if check_due(&last_check):
-                    with gil:
-                        try:
-                            PyErr_CheckSignals()
-                        except BaseException as exc:
-                            interrupt = exc
-                    if interrupt is not None:
-                        break
+            if n_threads == 1:
+                _epoch_thread(net, p, &grads[0], &moment_1[0], m2, wk, &w, x, inp,
+                              gather, &Y[0, 0], n_targets, sw, &order[0], order.shape[0],
+                              batch_size, n_parts, 0, 1, False, solver, learning_rate,
+                              momentum, nesterov, beta_1, beta_2, epsilon, alpha,
+                              <floating>delta_scale, slice_len, sumsq, part_loss,
+                              part_sw, slice_sumsq, &state)
+            else:
+                with parallel(num_threads=n_threads):
+                    tid = openmp.omp_get_thread_num()
+                    _epoch_thread(net, p, &grads[0], &moment_1[0], m2, wk, &w, x,
+                                  inp, gather, &Y[0, 0], n_targets, sw, &order[0],
+                                  order.shape[0], batch_size, n_parts, tid,
+                                  openmp.omp_get_num_threads(), threaded_step, solver,
+                                  learning_rate, momentum, nesterov, beta_1, beta_2,
+                                  epsilon, alpha, <floating>delta_scale, slice_len,
+                                  sumsq, part_loss, part_sw, slice_sumsq, &state)
             # An overflowed moment leaves the parameters finite but frozen
             # (m / sqrt(inf) = 0 at every later step): divergence all the same.
-            if finite and solver == ADAM:
-                finite = all_finite(m1, net.n_params) and all_finite(m2, net.n_params)
+            if state.finite and solver == ADAM:
+                state.finite = (all_finite(&moment_1[0], net.n_params)
+                                and all_finite(m2, net.n_params))
     finally:
         free(part_loss)
-    return loss_sum, t, n_batches, finite, interrupt
+    interrupt = None
+    if state.interrupt != NULL:
+        interrupt = <object>state.interrupt
+        Py_DECREF(interrupt)   # <object> took a new reference; the state's goes
+    return state.loss_sum, state.t, state.n_batches, state.finite, interrupt
 
 
 cdef double _rows_loss_gradient(
