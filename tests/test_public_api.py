@@ -1046,3 +1046,26 @@ def test_non_finite_update_raises_and_keeps_previous_parameters(how):
     for a, b in zip(est.coefs_ + est.intercepts_, before):
         assert_array_equal(a, b)
     assert_array_equal(est.predict(X), pred_before)
+
+
+@settings(max_examples=80, deadline=None)
+@given(dtype=st.sampled_from(["bool", "int8", "uint8", "int32", "int64", "uint64"]),
+       n_distinct=st.integers(1, 5), n=st.integers(1, 40), data=st.data())
+def test_label_binarizer_fast_path_fits_as_labelbinarizer_does(dtype, n_distinct, n, data):
+    # integer and boolean labels skip LabelBinarizer.fit's generic checks;
+    # the result must be the binarizer fit would have made
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp._classifier import _fitted_label_binarizer
+
+    values = [False, True] if dtype == "bool" else list(range(3, 3 + 2 * n_distinct, 2))
+    y = np.asarray(data.draw(st.lists(st.sampled_from(values), min_size=n, max_size=n)),
+                   dtype=dtype)
+    ours, theirs = _fitted_label_binarizer(y), LabelBinarizer().fit(y)
+    assert ours.y_type_ == theirs.y_type_
+    assert ours.sparse_input_ == theirs.sparse_input_
+    assert ours.classes_.dtype == theirs.classes_.dtype
+    assert_array_equal(ours.classes_, theirs.classes_)
+    assert_array_equal(ours.transform(y), theirs.transform(y))
+    assert_array_equal(ours.inverse_transform(theirs.transform(y)),
+                       theirs.inverse_transform(theirs.transform(y)))
