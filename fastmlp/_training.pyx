@@ -336,8 +336,9 @@ def train_epoch(Network network,
         Adam's time step after the epoch.
     n_batches : int
         Minibatches completed; fewer than in the epoch when a parameter
-        became non-finite, or a signal handler raised, which stops the epoch
-        at that minibatch.
+        became non-finite, which stops the epoch at that minibatch, or a
+        signal handler raised, which stops it at the next minibatch's first
+        barrier (that minibatch's parts run but its step is not taken).
     finite : bool
         False when the epoch stopped on a non-finite parameter, or ended
         with a non-finite Adam moment.
