@@ -275,11 +275,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         state = FitState(self, incremental=True)
         try:
             if _check_partial_fit_first_call(self, classes):
-                self._label_binarizer = LabelBinarizer()
-                if type_of_target(y).startswith("multilabel"):
-                    self._label_binarizer.fit(y)
-                else:
-                    self._label_binarizer.fit(classes)
+                multilabel = type_of_target(y).startswith("multilabel")
+                self._label_binarizer = _fitted_label_binarizer(y if multilabel else classes)
         except BaseException:
             state.restore()
             raise
