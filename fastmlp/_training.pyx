@@ -150,7 +150,8 @@ cdef void _minibatch_part(
 
 cdef void _step_slice(
         const Net* net, floating* p,
-        floating* g,                    # IN n_parts gradients, back to back
+        const floating* g,              # IN n_parts gradients, back to back
+        floating* g_sum,                # OUT their sum (may be g: in place)
         Py_ssize_t n_parts, Py_ssize_t q, Py_ssize_t slice_len,
         floating* moment_1, floating* moment_2, int solver,
         double learning_rate, double momentum, bint nesterov,
@@ -159,7 +160,7 @@ cdef void _step_slice(
         double* slice_sumsq) noexcept nogil:  # OUT [2q], [2q + 1]: sums of squares
                                               # of coefficients, intercepts after
     """Over the q-th slice of slice_len parameters: add the parts' gradients
-    into the first (in part order, so the result does not depend on which
+    into g_sum (in part order, so the result does not depend on which
     thread ran what), take the optimizer step, and sum the squares of the new
     parameters."""
     cdef Py_ssize_t part, i
@@ -168,15 +169,17 @@ cdef void _step_slice(
     cdef Py_ssize_t n = stop - start
     cdef Py_ssize_t n_coefs = min(max(net.n_coefs - start, 0), n)
     cdef const floating* gq
+    if g_sum != g:
+        memcpy(g_sum + start, g + start, n * sizeof(floating))
     for part in range(1, n_parts):
         gq = g + part * net.n_params
         for i in range(start, stop):
-            g[i] += gq[i]
+            g_sum[i] += gq[i]
     if solver == ADAM:
-        adam_step(p + start, g + start, moment_1 + start, moment_2 + start,
+        adam_step(p + start, g_sum + start, moment_1 + start, moment_2 + start,
                   n_coefs, n, alpha, sw_sum, learning_rate, beta_1, beta_2, epsilon)
     else:
-        sgd_step(p + start, g + start, moment_1 + start, n_coefs, n, alpha,
+        sgd_step(p + start, g_sum + start, moment_1 + start, n_coefs, n, alpha,
                  sw_sum, learning_rate, momentum, nesterov)
     slice_sumsq[2 * q] = _dot(<int>n_coefs, p + start, p + start)
     slice_sumsq[2 * q + 1] = _dot(<int>(n - n_coefs), p + start + n_coefs,
@@ -184,19 +187,42 @@ cdef void _step_slice(
 
 
 cdef enum:
-    # fewest parameters whose optimizer step is spread over threads
+    # fewest parameters whose optimizer step is spread over threads; below
+    # it every thread takes the whole step on its own copy of the parameters
     MIN_THREADED_STEP = 2048
 
 
+cdef enum:
+    OWN_STEPS = 0    # every thread steps its own copy of all the parameters
+    SHARED_STEP = 1  # the threads step slices of one copy
+
+
 cdef struct _EpochState:
-    # what the first thread reports, and tells the others between barriers
+    # what the first thread reports, and tells the others across barriers
     double loss_sum
     Py_ssize_t n_batches
     Py_ssize_t t
     bint finite
-    bint stop           # a signal handler raised: every thread leaves at the
-                        # next minibatch's first barrier
-    PyObject* interrupt  # what it raised (a new reference), or NULL
+    Py_ssize_t stop_batch  # a signal handler raised: every thread leaves at
+                           # this minibatch's barrier (-1: none)
+    PyObject* interrupt    # what it raised (a new reference), or NULL
+
+
+cdef struct _StepBuffers:
+    # Where a thread's minibatches put their gradients and losses, and the
+    # parameters and moments it steps. With a shared step every thread points
+    # at the same ones; with own steps, at buffers of its own (thread 0 at
+    # the model's), and the parts' buffers alternate between minibatches, so
+    # a thread that is ahead never overwrites what another is still adding.
+    # (void*: a struct cannot hold fused types; the thread casts them)
+    void* p
+    void* m1
+    void* m2
+    void* g_sum            # the parts' gradients added up (own steps)
+    void* g[2]             # n_parts gradients, back to back; [1]: the other
+                           # minibatch's (own steps) or the same
+    double* part_loss[2]   # per part: loss, then weight sum after n_parts
+    double* slice_sumsq    # per slice: sums of squares (shared step)
 
 
 cdef bint _signal_raised(PyObject** interrupt) noexcept with gil:
@@ -211,68 +237,84 @@ cdef bint _signal_raised(PyObject** interrupt) noexcept with gil:
 
 
 cdef void _epoch_thread(
-        const Net* net, floating* p, floating* g, floating* m1, floating* m2,
+        const Net* net, _StepBuffers* buf,
         floating* wk, const Work* w, const floating* x, Input inp, bint gather,
         const floating* y, Py_ssize_t n_targets, const floating* sw,
         const Py_ssize_t* rows, Py_ssize_t n_samples, Py_ssize_t batch_size,
-        Py_ssize_t n_parts, int tid, int n_threads, bint threaded_step,
+        Py_ssize_t n_parts, int tid, int n_threads, int step_mode,
         int solver, double learning_rate, double momentum, bint nesterov,
         double beta_1, double beta_2, double epsilon, double alpha,
         floating delta_scale, Py_ssize_t slice_len, double sumsq,
-        double* part_loss, double* part_sw, double* slice_sumsq,
         _EpochState* state) noexcept nogil:
     """The minibatch loop as thread tid of n_threads runs it, all threads in
     one parallel region for the whole epoch (a region per minibatch cost
-    ~1.1 us of make_moons' ~8 us minibatch; two barriers cost ~0.6).
+    ~1.1 us of make_moons' ~8 us minibatch).
 
     Thread tid runs parts tid, tid + n_threads, ...; after a barrier every
     thread sums the same parts' losses and weights (so all agree on the rate
-    and on when to stop), then steps its slices (all of them on thread 0
-    when the step is too small to share); after a second barrier every
-    thread reads the same sums of squares. Thread 0 alone keeps the loss and
-    runs the signal handlers. Called directly, with one thread, the barriers
-    do nothing.
+    and on when to stop). Then either every thread takes the whole step on
+    its own copy of the parameters (OWN_STEPS: the same operations on the
+    same numbers, so the copies stay equal, and no second barrier), or the
+    threads step slices of the shared parameters and, after a second
+    barrier, read each other's sums of squares (SHARED_STEP). Thread 0
+    alone keeps the loss and runs the signal handlers. Called directly, with
+    one thread, the barriers do nothing.
     """
-    cdef Py_ssize_t start = 0, n_rows, q
+    cdef Py_ssize_t start = 0, n_rows, q, n_slices, batch = 0
     cdef Py_ssize_t t = state.t
     cdef double batch_loss, sw_sum, sumsq_next, lr
     cdef double last_check = monotonic_seconds()
+    cdef double* part_loss
+    cdef double own_sumsq[2]
+    cdef double* slice_sumsq = buf.slice_sumsq
+    cdef floating* p = <floating*>buf.p
+    cdef floating* m1 = <floating*>buf.m1
+    cdef floating* m2 = <floating*>buf.m2
+    cdef floating* g
     cdef bint finite = True
+    if step_mode == OWN_STEPS:
+        slice_sumsq = own_sumsq  # each thread its own
     while start < n_samples:
         n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
+        g = <floating*>buf.g[batch & 1]
+        part_loss = buf.part_loss[batch & 1]
         q = tid
         while q < n_parts:
             _minibatch_part(net, p, g, wk, w, x, inp, gather, y, n_targets, sw,
                             rows + start, n_rows, n_parts, q, delta_scale,
-                            part_loss, part_sw)
+                            part_loss, part_loss + n_parts)
             q += n_threads
         _barrier()
-        if state.stop:
+        if state.stop_batch == batch:
             break
         batch_loss = 0
         sw_sum = 0
         for q in range(n_parts):
             batch_loss += part_loss[q]
-            sw_sum += part_sw[q]
+            sw_sum += part_loss[n_parts + q]
         if solver == ADAM:
             t += 1
             lr = adam_learning_rate(learning_rate, beta_1, beta_2, t)
         else:
             lr = learning_rate
-        # the step finishes the gradient (L2, 1 / sw_sum) as it goes; a few
-        # thousand parameters take less time to step than sharing them out
-        # (make_moons' 65): the same slices either way
-        if threaded_step or tid == 0:
-            q = tid if threaded_step else 0
+        # the step finishes the gradient (L2, 1 / sw_sum) as it goes
+        if step_mode == OWN_STEPS:
+            _step_slice(net, p, g, <floating*>buf.g_sum, n_parts, 0, net.n_params,
+                        m1, m2, solver, lr, momentum, nesterov, beta_1,
+                        beta_2, epsilon, alpha, sw_sum, slice_sumsq)
+            n_slices = 1
+        else:
+            q = tid
             while q < n_parts:
-                _step_slice(net, p, g, n_parts, q, slice_len, m1, m2, solver, lr,
-                            momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-                            sw_sum, slice_sumsq)
-                q += n_threads if threaded_step else 1
-        _barrier()
+                _step_slice(net, p, g, g, n_parts, q, slice_len, m1, m2,
+                            solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                            alpha, sw_sum, slice_sumsq)
+                q += n_threads
+            n_slices = n_parts
+            _barrier()
         sumsq_next = 0
         finite = True
-        for q in range(n_parts):
+        for q in range(n_slices):
             sumsq_next += slice_sumsq[2 * q]
             finite = finite and isfinite(slice_sumsq[2 * q + 1])
         finite = finite and isfinite(sumsq_next)
@@ -285,14 +327,101 @@ cdef void _epoch_thread(
             state.loss_sum += batch_loss * n_rows
             state.n_batches += 1
             if finite and check_due(&last_check) and _signal_raised(&state.interrupt):
-                state.stop = True
+                # read by the others only after the next barrier, which they
+                # cannot pass before this thread reaches it
+                state.stop_batch = batch + 1
         sumsq = sumsq_next
         if not finite:
             break
         start += n_rows
+        batch += 1
     if tid == 0:
         state.t = t
         state.finite = finite
+
+
+cdef int _epoch_threads(
+        const Net* net, floating* p, floating* g, floating* m1, floating* m2,
+        floating* wk, const Work* w, const floating* x, Input inp, bint gather,
+        const floating* y, Py_ssize_t n_targets, const floating* sw,
+        const Py_ssize_t* rows, Py_ssize_t n_samples, Py_ssize_t batch_size,
+        Py_ssize_t n_parts, int n_threads,
+        int solver, double learning_rate, double momentum, bint nesterov,
+        double beta_1, double beta_2, double epsilon, double alpha,
+        floating delta_scale, _EpochState* state) noexcept nogil:
+    """Run the epoch on n_threads threads; returns -1 when out of memory.
+
+    Networks under MIN_THREADED_STEP parameters step on every thread (a
+    few thousand parameters take less time to step than a barrier takes:
+    make_moons' 65 step in ~0.2 us), each thread on its own copy; bigger
+    ones share the step out by slices.
+    """
+    cdef Py_ssize_t n_params = net.n_params, i
+    cdef int step_mode = OWN_STEPS if net.n_params < MIN_THREADED_STEP else SHARED_STEP
+    cdef int own = step_mode == OWN_STEPS and n_threads > 1
+    cdef int n_moments = 0 if m1 == NULL else (1 if m2 == NULL else 2)
+    # slices of whole cache lines, so no two threads write the same line
+    cdef Py_ssize_t slice_len = ((n_params + n_parts - 1) // n_parts + 15) // 16 * 16
+    cdef double sumsq = _dot(<int>net.n_coefs, p, p)
+    cdef int tid
+    cdef _StepBuffers* bufs
+    cdef _StepBuffers* buf
+    cdef floating* fl
+    cdef floating* fq
+    cdef double* dl
+    # per part: loss and weight sum (twice, for alternating minibatches), and
+    # two sums of squares of its parameter slice
+    cdef Py_ssize_t n_doubles = 6 * n_parts
+    # own steps: the alternate parts' gradients, and per thread a gradient
+    # sum plus (thread > 0) copies of the parameters and moments
+    cdef Py_ssize_t n_floating = ((n_parts + n_threads + (n_threads - 1) * (1 + n_moments))
+                                  * n_params if own else 0)
+    cdef void* block = malloc(n_threads * sizeof(_StepBuffers) + n_doubles * sizeof(double)
+                              + n_floating * sizeof(floating))
+    if block == NULL:
+        return -1
+    bufs = <_StepBuffers*>block
+    dl = <double*>(bufs + n_threads)
+    fl = <floating*>(dl + n_doubles)
+    for tid in range(n_threads):
+        buf = bufs + tid
+        buf.part_loss[0] = dl
+        buf.part_loss[1] = dl + (2 * n_parts if own else 0)
+        buf.slice_sumsq = dl + 4 * n_parts
+        buf.g[0] = g
+        buf.g[1] = fl if own else g
+        buf.p, buf.m1, buf.m2, buf.g_sum = p, m1, m2, g
+        if own:
+            buf.g_sum = fl + (n_parts + tid) * n_params
+            if tid > 0:
+                # filled by the thread itself, at the start of its region
+                fq = fl + (n_parts + n_threads + (tid - 1) * (1 + n_moments)) * n_params
+                buf.p = fq
+                buf.m1 = fq + n_params if n_moments > 0 else NULL
+                buf.m2 = fq + 2 * n_params if n_moments > 1 else NULL
+
+    if n_threads == 1:
+        _epoch_thread(net, bufs, wk, w, x, inp, gather, y, n_targets, sw, rows,
+                      n_samples, batch_size, n_parts, 0, 1, step_mode, solver,
+                      learning_rate, momentum, nesterov, beta_1, beta_2, epsilon,
+                      alpha, delta_scale, slice_len, sumsq, state)
+    else:
+        with parallel(num_threads=n_threads):
+            tid = openmp.omp_get_thread_num()
+            buf = bufs + tid
+            if buf.p != <void*>p:
+                memcpy(buf.p, p, n_params * sizeof(floating))
+                if buf.m1 != NULL:
+                    memcpy(buf.m1, m1, n_params * sizeof(floating))
+                if buf.m2 != NULL:
+                    memcpy(buf.m2, m2, n_params * sizeof(floating))
+            _epoch_thread(net, buf, wk, w, x, inp, gather, y, n_targets, sw, rows,
+                          n_samples, batch_size, n_parts, tid,
+                          openmp.omp_get_num_threads(), step_mode, solver,
+                          learning_rate, momentum, nesterov, beta_1, beta_2,
+                          epsilon, alpha, delta_scale, slice_len, sumsq, state)
+    free(block)
+    return 0
 
 
 def max_threads():
@@ -357,57 +486,27 @@ def train_epoch(Network network,
     cdef floating* m2 = &moment_2[0] if moment_2.shape[0] > 0 else NULL
     cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
     cdef const floating* sw = &sample_weight[0] if weighted else NULL
-    cdef double* part_loss
-    cdef double* part_sw
-    cdef double* slice_sumsq
-    cdef double sumsq
-    cdef Py_ssize_t slice_len
-    cdef bint threaded_step = n_threads > 1 and net.n_params >= MIN_THREADED_STEP
-    cdef int tid
     cdef Input inp
-    cdef _EpochState state = _EpochState(0, 0, t, True, False, NULL)
+    cdef int status
+    cdef _EpochState state = _EpochState(0, 0, t, True, -1, NULL)
 
     _prepare(net, &w, n_parts, params, grads, work, x, X_data, X_indices, X_indptr, &inp)
     n_threads = max(1, min(n_threads, <int>n_parts))
-    # one block: per part, its loss and weight sum, and two sums of squares
-    # of its parameter slice
-    part_loss = <double*>malloc(4 * n_parts * sizeof(double))
-    if part_loss == NULL:
+    with nogil:
+        for q in range(n_parts):
+            fill_ones(wk + q * w.size, &w)
+        status = _epoch_threads(
+            net, p, &grads[0], &moment_1[0], m2, wk, &w, x, inp, gather, &Y[0, 0],
+            n_targets, sw, &order[0], order.shape[0], batch_size, n_parts, n_threads,
+            solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
+            <floating>delta_scale, &state)
+        # An overflowed moment leaves the parameters finite but frozen
+        # (m / sqrt(inf) = 0 at every later step): divergence all the same.
+        if status == 0 and state.finite and solver == ADAM:
+            state.finite = (all_finite(&moment_1[0], net.n_params)
+                            and all_finite(m2, net.n_params))
+    if status != 0:
         raise MemoryError()
-    part_sw = part_loss + n_parts
-    slice_sumsq = part_sw + n_parts
-    # slices of whole cache lines, so no two threads write the same line
-    slice_len = ((net.n_params + n_parts - 1) // n_parts + 15) // 16 * 16
-
-    try:
-        with nogil:
-            for q in range(n_parts):
-                fill_ones(wk + q * w.size, &w)
-            sumsq = _dot(<int>net.n_coefs, p, p)
-            if n_threads == 1:
-                _epoch_thread(net, p, &grads[0], &moment_1[0], m2, wk, &w, x, inp,
-                              gather, &Y[0, 0], n_targets, sw, &order[0], order.shape[0],
-                              batch_size, n_parts, 0, 1, False, solver, learning_rate,
-                              momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-                              <floating>delta_scale, slice_len, sumsq, part_loss,
-                              part_sw, slice_sumsq, &state)
-            else:
-                with parallel(num_threads=n_threads):
-                    tid = openmp.omp_get_thread_num()
-                    _epoch_thread(net, p, &grads[0], &moment_1[0], m2, wk, &w, x,
-                                  inp, gather, &Y[0, 0], n_targets, sw, &order[0],
-                                  order.shape[0], batch_size, n_parts, tid,
-                                  openmp.omp_get_num_threads(), threaded_step, solver,
-                                  learning_rate, momentum, nesterov, beta_1, beta_2,
-                                  epsilon, alpha, <floating>delta_scale, slice_len,
-                                  sumsq, part_loss, part_sw, slice_sumsq, &state)
-            # An overflowed moment leaves the parameters finite but frozen
-            # (m / sqrt(inf) = 0 at every later step): divergence all the same.
-            if state.finite and solver == ADAM:
-                state.finite = (all_finite(&moment_1[0], net.n_params)
-                                and all_finite(m2, net.n_params))
-    finally:
-        free(part_loss)
     interrupt = None
     if state.interrupt != NULL:
         interrupt = <object>state.interrupt
