@@ -83,19 +83,44 @@ cdef void _shuffle(bitgen_t* bitgen, Py_ssize_t* x, Py_ssize_t n) noexcept nogil
         x[j] = swap
 
 
-cdef inline uint32_t _temper(uint32_t y) noexcept nogil:
-    """The Mersenne Twister's output of a state word"""
-    y ^= y >> 11
-    y ^= (y << 7) & 0x9d2c5680U
-    y ^= (y << 15) & 0xefc60000U
-    y ^= y >> 18
-    return y
+cdef enum:
+    MT_SHIFT = 397   # the Twister's M: word i mixes with word i + M
+
+
+cdef void _mt_twist(uint32_t* key) noexcept nogil:
+    """The next block of state words, as numpy's mt19937_gen makes it: in
+    three loops whose reads run ahead of their writes (the second reads words
+    the first wrote, 227 back), so each vectorises"""
+    cdef int i
+    cdef uint32_t y
+    for i in range(MT_WORDS - MT_SHIFT):
+        y = (key[i] & 0x80000000U) | (key[i + 1] & 0x7fffffffU)
+        key[i] = key[i + MT_SHIFT] ^ (y >> 1) ^ (-(y & 1) & 0x9908b0dfU)
+    for i in range(MT_WORDS - MT_SHIFT, MT_WORDS - 1):
+        y = (key[i] & 0x80000000U) | (key[i + 1] & 0x7fffffffU)
+        key[i] = key[i + MT_SHIFT - MT_WORDS] ^ (y >> 1) ^ (-(y & 1) & 0x9908b0dfU)
+    y = (key[MT_WORDS - 1] & 0x80000000U) | (key[0] & 0x7fffffffU)
+    key[MT_WORDS - 1] = key[MT_SHIFT - 1] ^ (y >> 1) ^ (-(y & 1) & 0x9908b0dfU)
+
+
+cdef void _mt_temper(const uint32_t* key, uint32_t* out, int start) noexcept nogil:
+    """out[i] = the Twister's output of key[i], for i in start:624; one
+    vectorised pass, off the draw loop"""
+    cdef int i
+    cdef uint32_t y
+    for i in range(start, MT_WORDS):
+        y = key[i]
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9d2c5680U
+        y ^= (y << 15) & 0xefc60000U
+        y ^= y >> 18
+        out[i] = y
 
 
 cdef void _shuffle_mt(bitgen_t* bitgen, Py_ssize_t* x, Py_ssize_t n) noexcept nogil:
-    """_shuffle for numpy's MT19937 with n <= 2**32: its next_uint32, word by
-    word from the state, with the position in a register; at a block's end
-    the bit generator's own call regenerates the block.
+    """_shuffle for numpy's MT19937 with n <= 2**32: its next_uint32, with
+    each block of state words twisted (when the position reaches its end, as
+    numpy does) and tempered in bulk, and the position in a register.
 
     i runs down through bands [low, 2 * low) that share one mask, so a draw's
     dependency on the previous one is a compare and a subtract; and a
@@ -103,21 +128,23 @@ cdef void _shuffle_mt(bitgen_t* bitgen, Py_ssize_t* x, Py_ssize_t n) noexcept no
     a draw (one would be mispredicted about a quarter of the time).
     """
     cdef _MTState* st = <_MTState*>bitgen.state
+    cdef uint32_t words[MT_WORDS]
     cdef int pos = st.pos
     cdef Py_ssize_t i = n - 1, j, low, xi, xj
     cdef uint32_t value, mask
     cdef bint ok
+    if i > 0 and pos < MT_WORDS:
+        _mt_temper(st.key, words, pos)
     while i > 0:
         mask = <uint32_t>_smear(<uint64_t>i)
         low = (mask >> 1) + 1
         while i >= low:
-            if pos < MT_WORDS:
-                value = _temper(st.key[pos]) & mask
-                pos += 1
-            else:
-                st.pos = pos
-                value = bitgen.next_uint32(bitgen.state) & mask
-                pos = st.pos
+            if pos == MT_WORDS:
+                _mt_twist(st.key)
+                _mt_temper(st.key, words, 0)
+                pos = 0
+            value = words[pos] & mask
+            pos += 1
             ok = value <= <uint32_t>i
             # j = value if ok else i, in arithmetic: GCC makes a branch of a select
             j = i + ((<Py_ssize_t>value - i) & -<Py_ssize_t>ok)
