@@ -42,7 +42,7 @@ from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
 from ._shuffle import shuffle_rows
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
-from ._training import loss_gradient, train_epoch
+from ._training import Epochs, loss_gradient
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -527,6 +527,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_parts, n_threads, work, grads = self._part_buffers(
             network, batch_size, gather, dtype)
 
+        epochs = Epochs(network, params, grads, optimizer.moment_1, optimizer.moment_2,
+                        work, X_dense, data, indices, indptr, Y, sw, sample_idx,
+                        batch_size, gather, n_parts, n_threads)
         finite = True
         try:
             # minibatches cut into parts need BLAS on one thread (_threads.py)
@@ -538,11 +541,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         # and indexes with it: the same swaps made in place
                         shuffle_rows(self._random_state, sample_idx)
 
-                    loss_sum, optimizer.t, n_batches, finite, interrupt = train_epoch(
-                        network, params, grads, optimizer.moment_1, optimizer.moment_2,
-                        work, X_dense, data, indices, indptr, Y, sw, sample_idx,
-                        batch_size, gather, n_parts, n_threads, *optimizer.engine_args(),
-                        self.alpha, 1.0, optimizer.t,
+                    loss_sum, optimizer.t, n_batches, finite, interrupt = epochs.run(
+                        *optimizer.engine_args(), self.alpha, 1.0, optimizer.t
                     )
                     if interrupt is not None:
                         raise interrupt

@@ -3,7 +3,7 @@ held to one thread while parts run.
 
 A minibatch big enough is cut into row parts, one per OpenMP thread, each
 running forward and backward with single-threaded BLAS on its own rows (the
-engine's train_epoch). On two cores this beats one thread driving
+engine's epochs). On two cores this beats one thread driving
 multi-threaded BLAS: the products of a digits-sized minibatch take 136 instead
 of 173 us (float64), the elementwise loops and the optimizer step run on both
 cores too, and BLAS's worker threads no longer spin between products.

@@ -19,6 +19,7 @@ from ._network cimport Network, Net, Work, Input, forward, backward, \
 from ._losses cimport output_loss_delta, LOG_LOSS
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate, ADAM
 from ._blas cimport _dot
+import numpy as np
 from libc.math cimport isfinite
 
 cdef extern from *:
@@ -430,88 +431,211 @@ def max_threads():
     return openmp.omp_get_max_threads()
 
 
-def train_epoch(Network network,
-                floating[::1] params,          # IN/OUT flat parameters
-                floating[::1] grads,           # work: n_parts flat gradients
-                floating[::1] moment_1,        # IN/OUT SGD velocity or Adam m
-                floating[::1] moment_2,        # IN/OUT Adam v (unused by SGD)
-                floating[::1] work,            # work: n_parts *
-                                               # network.work_size(part_rows, gather)
-                const floating[:, ::1] X,            # IN dense X, or (0, 0) when sparse
-                const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                const Py_ssize_t[::1] X_indptr,
-                const floating[:, ::1] Y,      # IN (n_samples, n_outputs)
-                const floating[::1] sample_weight,
-                const Py_ssize_t[::1] order,   # IN rows of this epoch, in order
-                Py_ssize_t batch_size, bint gather, Py_ssize_t n_parts, int n_threads,
-                int solver, double learning_rate, double momentum, bint nesterov,
-                double beta_1, double beta_2, double epsilon,
-                double alpha, double delta_scale, Py_ssize_t t):
-    """Run every minibatch of one epoch: gather, forward, loss, backward, step.
+cdef class Epochs:
+    """The stochastic epochs of one fit: its buffers and fixed settings,
+    checked and held once, so that each epoch's call passes only what may
+    change between epochs (acquiring a dozen typed memoryviews per call cost
+    ~2 us, as much as a make_moons minibatch).
 
-    With n_parts > 1 each minibatch's rows are cut into n_parts parts that
-    run forward and backward on n_threads OpenMP threads (with n_threads > 1,
-    BLAS must be single-threaded: the caller's job), each into its own
-    gradient buffer;
-    the parameter buffer is then cut into n_parts slices, on which the
-    threads add the parts' gradients and take the optimizer step. Results
-    depend on n_parts (the order of the gradient sums), not on n_threads.
+    Parameters
+    ----------
+    network : Network
+    params : ndarray of float32 or float64, (n_params,)
+        IN/OUT flat parameters.
+    grads : ndarray, (n_parts * n_params,)
+        Work: a flat gradient per part.
+    moment_1, moment_2 : ndarray, (n_params,)
+        IN/OUT SGD's velocity (moment_2 unused, may be shorter) or Adam's m
+        and v.
+    work : ndarray
+        Work: n_parts * network.work_size(part_rows, gather) values.
+    X : ndarray, (n_samples, n_features)
+        IN dense X, or (0, 0) when X is sparse.
+    X_data, X_indices, X_indptr : ndarray
+        IN the CSR arrays of a sparse X (empty when X is dense).
+    Y : ndarray, (n_samples, n_targets)
+        IN targets.
+    sample_weight : ndarray, (n_samples,) or (0,)
+        Empty: unit weights.
+    order : ndarray of intp, (n_train,)
+        IN the rows of each epoch, in order; the caller shuffles it in place
+        between epochs.
+    batch_size : int
+    gather : bool
+        Copy each part's rows into its work buffer (dense X only).
+    n_parts, n_threads : int
+        Each minibatch's rows are cut into n_parts parts that run forward
+        and backward on n_threads OpenMP threads (with n_threads > 1, BLAS
+        must be single-threaded: the caller's job), each into its own
+        gradient buffer. Results depend on n_parts (the order of the
+        gradient sums), not on n_threads.
 
-    Returns
-    -------
-    loss_sum : float
-        Sum over minibatches of batch loss times batch size.
-    t : int
-        Adam's time step after the epoch.
-    n_batches : int
-        Minibatches completed; fewer than in the epoch when a parameter
-        became non-finite, which stops the epoch at that minibatch, or a
-        signal handler raised, which stops it at the next minibatch's first
-        barrier (that minibatch's parts run but its step is not taken).
-    finite : bool
-        False when the epoch stopped on a non-finite parameter, or ended
-        with a non-finite Adam moment.
-    interrupt : BaseException or None
-        What a signal handler raised (KeyboardInterrupt on Ctrl-C), for the
-        caller to re-raise once it has kept the state reached so far.
+    Notes
+    -----
+    The arrays are read and written in place through pointers taken here:
+    while the object is in use they may change in place, never be replaced.
     """
-    cdef Net* net = &network.net
-    cdef Py_ssize_t part_rows = (batch_size + n_parts - 1) // max(n_parts, 1)
-    cdef Work w = network.work_layout(part_rows, gather)
-    cdef Py_ssize_t n_targets = _check_targets(net, Y)
-    cdef Py_ssize_t q
-    cdef bint weighted = sample_weight.shape[0] > 0
-    cdef floating* wk = &work[0]
-    cdef floating* p = &params[0]
-    cdef floating* m2 = &moment_2[0] if moment_2.shape[0] > 0 else NULL
-    cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
-    cdef const floating* sw = &sample_weight[0] if weighted else NULL
+    cdef Network network
+    cdef tuple _arrays          # keeps the buffers behind the pointers alive
+    cdef bint single            # float32 buffers, else float64
+    cdef void* p
+    cdef void* g
+    cdef void* m1
+    cdef void* m2
+    cdef void* wk
+    cdef const void* x
+    cdef const void* y
+    cdef const void* sw
+    cdef const Py_ssize_t* order
+    cdef Py_ssize_t n_samples, n_targets, batch_size, n_parts
+    cdef bint gather
+    cdef int n_threads
+    cdef Work w
     cdef Input inp
-    cdef int status
-    cdef _EpochState state = _EpochState(0, 0, t, True, -1, NULL)
 
-    _prepare(net, &w, n_parts, params, grads, work, x, X_data, X_indices, X_indptr, &inp)
-    n_threads = max(1, min(n_threads, <int>n_parts))
+    def __init__(self, Network network, params, grads, moment_1, moment_2, work, X,
+                 X_data, X_indices, X_indptr, Y, sample_weight,
+                 const Py_ssize_t[::1] order, Py_ssize_t batch_size, bint gather,
+                 Py_ssize_t n_parts, int n_threads):
+        cdef Py_ssize_t i
+        if n_parts < 1 or batch_size < 1 or order.shape[0] < 1:
+            raise ValueError("an epoch needs rows, a batch size and a part")
+        self.network = network
+        self.batch_size = batch_size
+        self.gather = gather
+        self.n_parts = n_parts
+        self._arrays = (params, grads, moment_1, moment_2, work, X, X_data, X_indices,
+                        X_indptr, Y, sample_weight, order)
+        self.single = params.dtype == np.float32
+        if self.single:
+            _hold[float](self, params, grads, moment_1, moment_2, work, X, X_data,
+                         X_indices, X_indptr, Y, sample_weight)
+        else:
+            _hold[double](self, params, grads, moment_1, moment_2, work, X, X_data,
+                          X_indices, X_indptr, Y, sample_weight)
+        if order.shape[0] > Y.shape[0]:
+            raise ValueError("more rows in the order than in the data")
+        for i in range(order.shape[0]):
+            if not 0 <= order[i] < Y.shape[0]:
+                raise ValueError(f"row {order[i]} out of range")
+        self.order = &order[0]
+        self.n_samples = order.shape[0]
+        self.n_threads = max(1, min(n_threads, <int>n_parts))
+
+    def run(self, int solver, double learning_rate, double momentum, bint nesterov,
+            double beta_1, double beta_2, double epsilon, double alpha,
+            double delta_scale, Py_ssize_t t):
+        """Run every minibatch of one epoch: gather, forward, loss, backward,
+        step.
+
+        Parameters
+        ----------
+        solver : int
+            An `_optimizers.Solver`.
+        learning_rate, momentum, nesterov, beta_1, beta_2, epsilon : float
+            The optimizer's settings (momentum and nesterov: SGD; the betas
+            and epsilon: Adam).
+        alpha : float
+            L2 penalty.
+        delta_scale : float
+            Factor on the output delta.
+        t : int
+            Adam's time step before the epoch.
+
+        Returns
+        -------
+        loss_sum : float
+            Sum over minibatches of batch loss times batch size.
+        t : int
+            Adam's time step after the epoch.
+        n_batches : int
+            Minibatches completed; fewer than in the epoch when a parameter
+            became non-finite, which stops the epoch at that minibatch, or a
+            signal handler raised, which stops it at the next minibatch's
+            barrier (that minibatch's parts run but its step is not taken).
+        finite : bool
+            False when the epoch stopped on a non-finite parameter, or ended
+            with a non-finite Adam moment.
+        interrupt : BaseException or None
+            What a signal handler raised (KeyboardInterrupt on Ctrl-C), for
+            the caller to re-raise once it has kept the state reached so far.
+        """
+        cdef _EpochState state = _EpochState(0, 0, t, True, -1, NULL)
+        cdef int status
+        if solver == ADAM and self.m2 == NULL:
+            raise ValueError("Adam needs a second moment per parameter")
+        if self.single:
+            status = _run_epoch(self, <float*>self.p, solver, learning_rate, momentum,
+                                nesterov, beta_1, beta_2, epsilon, alpha, delta_scale,
+                                &state)
+        else:
+            status = _run_epoch(self, <double*>self.p, solver, learning_rate, momentum,
+                                nesterov, beta_1, beta_2, epsilon, alpha, delta_scale,
+                                &state)
+        if status != 0:
+            raise MemoryError()
+        interrupt = None
+        if state.interrupt != NULL:
+            interrupt = <object>state.interrupt
+            Py_DECREF(interrupt)   # <object> took a new reference; the state's goes
+        return state.loss_sum, state.t, state.n_batches, state.finite, interrupt
+
+
+cdef int _hold(Epochs e, floating[::1] params, floating[::1] grads,
+               floating[::1] moment_1, floating[::1] moment_2, floating[::1] work,
+               const floating[:, ::1] X, const floating[::1] X_data,
+               const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
+               const floating[:, ::1] Y, const floating[::1] sample_weight) except -1:
+    """Check the buffers of e's epochs and take their pointers."""
+    cdef const Net* net = &e.network.net
+    cdef Py_ssize_t part_rows = (e.batch_size + e.n_parts - 1) // e.n_parts
+    cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
+    e.w = e.network.work_layout(part_rows, e.gather)
+    e.n_targets = _check_targets(net, Y)
+    _prepare(net, &e.w, e.n_parts, params, grads, work, x, X_data, X_indices,
+             X_indptr, &e.inp)
+    if moment_1.shape[0] != net.n_params or (
+            moment_2.shape[0] != net.n_params and moment_2.shape[0] > 1):
+        raise ValueError("optimizer moments of the wrong size")
+    if sample_weight.shape[0] not in (0, Y.shape[0]) or (
+            x != NULL and X.shape[0] != Y.shape[0]):
+        raise ValueError("X, Y and sample_weight have different numbers of rows")
+    e.p = &params[0]
+    e.g = &grads[0]
+    e.m1 = &moment_1[0]
+    e.m2 = &moment_2[0] if moment_2.shape[0] == net.n_params else NULL
+    e.wk = &work[0]
+    e.x = x
+    e.y = &Y[0, 0]
+    e.sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    return 0
+
+
+cdef int _run_epoch(Epochs e, floating* p, int solver, double learning_rate,
+                    double momentum, bint nesterov, double beta_1, double beta_2,
+                    double epsilon, double alpha, double delta_scale,
+                    _EpochState* state) noexcept:
+    """Epochs.run for e's dtype (p is e.p, typed); -1 when out of memory."""
+    cdef const Net* net = &e.network.net
+    cdef floating* wk = <floating*>e.wk
+    cdef floating* m1 = <floating*>e.m1
+    cdef floating* m2 = <floating*>e.m2
+    cdef Py_ssize_t q
+    cdef int status
     with nogil:
-        for q in range(n_parts):
-            fill_ones(wk + q * w.size, &w)
+        for q in range(e.n_parts):
+            fill_ones(wk + q * e.w.size, &e.w)
         status = _epoch_threads(
-            net, p, &grads[0], &moment_1[0], m2, wk, &w, x, inp, gather, &Y[0, 0],
-            n_targets, sw, &order[0], order.shape[0], batch_size, n_parts, n_threads,
-            solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-            <floating>delta_scale, &state)
+            net, p, <floating*>e.g, m1, m2, wk, &e.w, <const floating*>e.x, e.inp,
+            e.gather, <const floating*>e.y, e.n_targets, <const floating*>e.sw, e.order,
+            e.n_samples, e.batch_size, e.n_parts, e.n_threads, solver, learning_rate,
+            momentum, nesterov, beta_1, beta_2, epsilon, alpha, <floating>delta_scale,
+            state)
         # An overflowed moment leaves the parameters finite but frozen
         # (m / sqrt(inf) = 0 at every later step): divergence all the same.
         if status == 0 and state.finite and solver == ADAM:
-            state.finite = (all_finite(&moment_1[0], net.n_params)
-                            and all_finite(m2, net.n_params))
-    if status != 0:
-        raise MemoryError()
-    interrupt = None
-    if state.interrupt != NULL:
-        interrupt = <object>state.interrupt
-        Py_DECREF(interrupt)   # <object> took a new reference; the state's goes
-    return state.loss_sum, state.t, state.n_batches, state.finite, interrupt
+            state.finite = (all_finite(m1, net.n_params) and all_finite(m2, net.n_params))
+    return status
 
 
 cdef double _rows_loss_gradient(

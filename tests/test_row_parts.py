@@ -74,11 +74,14 @@ def test_parts_with_sample_weights_and_early_stopping(monkeypatch, dtype):
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_result_depends_on_parts_not_on_threads(monkeypatch, solver):
+# (16,): 163 parameters, which every thread steps on its own copy; (64, 40):
+# 3235, which the threads step in shared slices (_training.MIN_THREADED_STEP)
+@pytest.mark.parametrize("hidden", [(16,), (64, 40)])
+def test_result_depends_on_parts_not_on_threads(monkeypatch, solver, hidden):
     X, y = _data(np.float64, False)
 
     def make():
-        return MLPClassifier((16,), solver=solver, batch_size=64, max_iter=3, random_state=0)
+        return MLPClassifier(hidden, solver=solver, batch_size=64, max_iter=3, random_state=0)
 
     serial = _fit_with_parts(monkeypatch, make, X, y, 4, 1)
     threaded = _fit_with_parts(monkeypatch, make, X, y, 4, 4)

@@ -1,0 +1,84 @@
+"""The engine's epoch object (fastmlp/_training.pyx, Epochs) refuses buffers
+it would read or write out of bounds, before it holds a pointer to them."""
+import numpy as np
+import pytest
+
+from fastmlp._activations import Activation
+from fastmlp._losses import Output
+from fastmlp._network import Network
+from fastmlp._optimizers import Solver
+from fastmlp._training import Epochs
+
+N_ROWS, BATCH, N_PARTS = 10, 4, 2
+
+
+def _buffers(dtype=np.float64):
+    network = Network([3, 5, 1], Activation.RELU, Output.BINARY_LOG_LOSS)
+    n = network.n_params
+    part_rows = -(-BATCH // N_PARTS)
+    rng = np.random.RandomState(0)
+    return dict(
+        network=network,
+        params=rng.randn(n).astype(dtype),
+        grads=np.empty(N_PARTS * n, dtype),
+        moment_1=np.zeros(n, dtype),
+        moment_2=np.zeros(n, dtype),
+        work=np.empty(N_PARTS * network.work_size(part_rows, True), dtype),
+        X=rng.randn(N_ROWS, 3).astype(dtype),
+        X_data=np.empty(0, dtype),
+        X_indices=np.empty(0, np.intp),
+        X_indptr=np.empty(0, np.intp),
+        Y=(rng.rand(N_ROWS, 1) > 0.5).astype(dtype),
+        sample_weight=np.empty(0, dtype),
+        order=np.arange(N_ROWS, dtype=np.intp),
+        batch_size=BATCH,
+        gather=True,
+        n_parts=N_PARTS,
+        n_threads=2,
+    )
+
+
+def _adam(epochs, t=0):
+    return epochs.run(Solver.ADAM, 1e-3, 0.9, True, 0.9, 0.999, 1e-8, 1e-4, 1.0, t)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_epochs_run_and_count_minibatches(dtype):
+    b = _buffers(dtype)
+    before = b["params"].copy()
+    epochs = Epochs(**b)
+    loss_sum, t, n_batches, finite, interrupt = _adam(epochs)
+    assert (t, n_batches, finite, interrupt) == (3, 3, True, None)
+    assert np.isfinite(loss_sum) and loss_sum > 0
+    assert not np.array_equal(b["params"], before)   # stepped in place
+    assert _adam(epochs, t)[1] == 6                  # the same buffers again
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(moment_1=np.zeros(3)), "moments"),
+    (dict(params=np.zeros(4)), "wrong size"),
+    (dict(grads=np.zeros(5)), "wrong size"),
+    (dict(work=np.zeros(5)), "wrong size"),
+    (dict(order=np.array([0, 1, N_ROWS], dtype=np.intp)), "out of range"),
+    (dict(order=np.array([-1, 1], dtype=np.intp)), "out of range"),
+    (dict(order=np.arange(N_ROWS + 1, dtype=np.intp)), "more rows"),
+    (dict(order=np.empty(0, dtype=np.intp)), "needs rows"),
+    (dict(sample_weight=np.ones(N_ROWS - 1)), "numbers of rows"),
+    (dict(Y=np.zeros((N_ROWS, 2))), "columns"),
+    (dict(n_parts=0), "needs rows"),
+])
+def test_epochs_refuse_buffers_of_the_wrong_size(change, message):
+    b = _buffers()
+    b.update(change)
+    with pytest.raises(ValueError, match=message):
+        Epochs(**b)
+
+
+def test_adam_needs_its_second_moment():
+    # SGD passes a one-value placeholder for the moment it does not use
+    b = _buffers()
+    b["moment_2"] = np.zeros(1)
+    epochs = Epochs(**b)
+    with pytest.raises(ValueError, match="second moment"):
+        _adam(epochs)
+    assert epochs.run(Solver.SGD, 1e-3, 0.9, True, 0.9, 0.999, 1e-8, 1e-4, 1.0, 0)[3]
