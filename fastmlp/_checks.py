@@ -13,6 +13,7 @@ import copy
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils.validation import validate_data
 
 from ._network import Network
 
@@ -86,6 +87,54 @@ def check_numeric_kind(X, name="X"):
                     f"fastmlp needs numbers. Convert {name} explicitly, or "
                     "encode categories (sklearn.preprocessing.OneHotEncoder)."
                 )
+
+
+def validate_fit_data(estimator, X, y, reset, **check_params):
+    """``validate_data(estimator, X, y, reset=reset, **check_params)`` for fit
+    and partial_fit, with a fast path for what most calls pass.
+
+    scikit-learn's validation takes ~0.2 ms whatever the data (dataframe
+    detection, parameter dictionaries, generic checks), a tenth of a small
+    fit and more than a partial_fit minibatch. A float32 or float64 ndarray
+    X with a numeric ndarray y of the same length, both finite, passes all of
+    its checks unchanged; for those this does only the checks and what
+    validation records (n_features_in_, no feature_names_in_), and anything
+    else goes to scikit-learn's own.
+
+    Returns
+    -------
+    X, y : the validated arrays
+    """
+    if _plain_fit_arrays(estimator, X, y, reset):
+        if reset:
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+            estimator.n_features_in_ = X.shape[1]
+        return X, y
+    return validate_data(estimator, X, y, reset=reset, **check_params)
+
+
+_FIT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _plain_fit_arrays(estimator, X, y, reset):
+    """Whether validate_data would accept X and y as they are and record
+    nothing but the number of features."""
+    if not (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _FIT_DTYPES
+            and X.shape[0] >= 1 and X.shape[1] >= 1):
+        return False
+    if not (type(y) is np.ndarray and y.dtype.kind in "biuf" and y.dtype.isnative
+            and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] >= 1))
+            and y.shape[0] == X.shape[0]):
+        return False
+    if not reset and (hasattr(estimator, "feature_names_in_")
+                      or getattr(estimator, "n_features_in_", X.shape[1]) != X.shape[1]):
+        return False   # validation's warning or error says what is wrong
+    # a sum is finite only if every value is (or it overflows: then the
+    # full check decides)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(X.sum())) and (
+            y.dtype.kind != "f" or bool(np.isfinite(y.sum())))
 
 
 def check_sparse_structure(X):

@@ -9,10 +9,10 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
-from ._checks import FitState
+from ._checks import FitState, validate_fit_data
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS
 
 
@@ -126,7 +126,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        X, y = validate_fit_data(
             self,
             X,
             y,

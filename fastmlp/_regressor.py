@@ -4,9 +4,10 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
+from ._checks import validate_fit_data
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS
 
 
@@ -137,7 +138,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        X, y = validate_fit_data(
             self,
             X,
             y,

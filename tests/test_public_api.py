@@ -1069,3 +1069,21 @@ def test_label_binarizer_fast_path_fits_as_labelbinarizer_does(dtype, n_distinct
     assert_array_equal(ours.transform(y), theirs.transform(y))
     assert_array_equal(ours.inverse_transform(theirs.transform(y)),
                        theirs.inverse_transform(theirs.transform(y)))
+
+
+def test_parameter_names_of_subclasses_are_their_own():
+    # the names are cached per class (fastmlp/_base.py): a subclass with its
+    # own parameter must still list, clone and validate it
+    class Wider(MLPClassifier):
+        def __init__(self, width=3, **kwargs):
+            self.width = width
+            super().__init__(hidden_layer_sizes=(width,), **kwargs)
+
+    assert "width" in Wider().get_params()
+    assert "width" not in MLPClassifier().get_params()
+    assert sorted(MLPRegressor().get_params()) == sorted(
+        inspect.signature(MLPRegressor.__init__).parameters.keys() - {"self"})
+    assert clone(Wider(width=5)).width == 5
+    names = MLPClassifier._get_param_names()
+    names.append("mutated")
+    assert "mutated" not in MLPClassifier._get_param_names()
