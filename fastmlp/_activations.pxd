@@ -1,7 +1,7 @@
 # Hidden-layer activations: each scalar function beside its derivative, and
 # the two fused array loops the network calls.
 from cython cimport floating
-from libc.math cimport exp, tanh, expf, tanhf
+from libc.math cimport exp, tanh, expf, tanhf, fabs, fabsf
 
 cpdef enum Activation:
     IDENTITY = 0
@@ -21,18 +21,16 @@ cdef inline floating identity_derivative(floating delta, floating a) noexcept no
 
 
 cdef inline floating logistic(floating z) noexcept nogil:
-    """f(z) = 1 / (1 + exp(-z)), evaluated so that exp never overflows"""
-    cdef floating e
+    """f(z) = 1 / (1 + exp(-z)), as n / (1 + e) with e = exp(-|z|), n = 1 for
+    z >= 0 and e below: exp never overflows, and no branch depends on z's
+    sign (a shuffled minibatch's signs are a coin toss for the predictor)"""
+    cdef floating e, n
     if floating is float:
-        if z >= 0:
-            return 1 / (1 + expf(-z))
-        e = expf(z)
-        return e / (1 + e)
+        e = expf(-fabsf(z))
     else:
-        if z >= 0:
-            return 1 / (1 + exp(-z))
-        e = exp(z)
-        return e / (1 + e)
+        e = exp(-fabs(z))
+    n = 1 if z >= 0 else e
+    return n / (1 + e)
 
 
 cdef inline floating logistic_derivative(floating delta, floating a) noexcept nogil:

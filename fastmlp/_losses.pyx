@@ -8,7 +8,7 @@ The loss values follow scikit-learn's definitions exactly, including its
 clipping of probabilities to [eps, 1 - eps] before the log, so that loss
 curves agree.
 """
-from libc.math cimport exp, log, expf
+from libc.math cimport exp, log, expf, fabs
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 
 from ._activations cimport logistic
@@ -96,7 +96,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
     cdef floating* z
     cdef const floating* y
     cdef floating* d
-    cdef floating w = 1, p
+    cdef floating w = 1, p, yk
     cdef double loss_i, total = 0
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double half_mean = 0.5 / n_outputs
@@ -146,13 +146,16 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
             for k in range(n_outputs):
                 p = logistic(z[k] + bias[k])
                 z[k] = p
-                if sample_weight == NULL and y[k] == 1:
-                    _log_sum_factor(&logs, _clip(p, eps))
-                elif sample_weight == NULL and y[k] == 0:
-                    _log_sum_factor(&logs, _clip(1 - p, eps))
+                yk = y[k]
+                # 0/1 labels (| not or: one branch, always taken, instead of
+                # one on each label): the probability of the label,
+                # |1 - y - p|, is p or 1 - p exactly (in double, as the log
+                # takes it), with no branch on the label
+                if (sample_weight == NULL) & ((yk == 0) | (yk == 1)):
+                    _log_sum_factor(&logs, _clip(fabs((1 - <double>yk) - p), eps))
                 else:
-                    loss_i += _binary_log_loss(y[k], p, eps)
-                d[k] = (p - y[k]) * w * delta_scale
+                    loss_i += _binary_log_loss(yk, p, eps)
+                d[k] = (p - yk) * w * delta_scale
             total += w * loss_i
     elif output == POISSON:
         for i in range(n_samples):
