@@ -17,6 +17,7 @@ MODULES = [
     "_losses",
     "_optimizers",
     "_sparse",
+    "_narrow",
     "_shuffle",
     "_network",
     "_training",

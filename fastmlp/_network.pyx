@@ -15,6 +15,7 @@ from ._blas cimport _gemm, _gemv, NoTrans, Trans
 from ._activations cimport bias_activation, activation_derivative, \
     outer_activation_derivative
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
+from ._narrow cimport is_narrow, narrow_product, narrow_gradient
 
 
 cdef class Network:
@@ -148,6 +149,8 @@ cdef void forward(const Net* net, const floating* params,
             _gemm(NoTrans, NoTrans, n_rows, units[l + 1], units[l], 1,
                   layer_activations(net, work, w, l), units[l], W, units[l + 1],
                   0, A_out, units[l + 1])
+        elif inp.x != NULL and is_narrow(units[0], units[1]):
+            narrow_product(<floating*>inp.x, W, A_out, n_rows, units[0], units[1])
         elif inp.x != NULL:
             _gemm(NoTrans, NoTrans, n_rows, units[1], units[0], 1,
                   <floating*>inp.x, units[0], W, units[1], 0, A_out, units[1])
@@ -179,6 +182,9 @@ cdef void backward(const Net* net, const floating* params,
             _gemm(Trans, NoTrans, units[l], units[l + 1], n_rows, 1,
                   layer_activations(net, work, w, l), units[l], D, units[l + 1],
                   beta, dW, units[l + 1])
+        elif inp.x != NULL and is_narrow(units[0], units[1]):
+            narrow_gradient(<floating*>inp.x, D, dW, n_rows, units[0], units[1],
+                            accumulate)
         elif inp.x != NULL:
             _gemm(Trans, NoTrans, units[0], units[1], n_rows, 1,
                   <floating*>inp.x, units[0], D, units[1], beta, dW, units[1])

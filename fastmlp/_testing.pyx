@@ -11,6 +11,7 @@ from ._activations cimport bias_activation, activation_derivative, \
 from ._losses cimport output_loss_delta, output_activation
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
+from ._narrow cimport narrow_product, narrow_gradient
 
 
 # _blas
@@ -36,6 +37,22 @@ def _axpy_memview(double alpha, const floating[::1] x, floating[::1] y):
 def _dot_memview(const floating[::1] x, const floating[::1] y):
     """x . y"""
     return _dot(x.shape[0], &x[0], &y[0])
+
+
+
+# _narrow
+
+def _narrow_product_memview(const floating[:, ::1] A, const floating[:, ::1] W,
+                            floating[:, ::1] Z):
+    """Z = A @ W"""
+    narrow_product(&A[0, 0], &W[0, 0], &Z[0, 0], A.shape[0], A.shape[1], W.shape[1])
+
+
+def _narrow_gradient_memview(const floating[:, ::1] A, const floating[:, ::1] D,
+                             floating[:, ::1] dW, bint accumulate):
+    """dW (+)= A.T @ D"""
+    narrow_gradient(&A[0, 0], &D[0, 0], &dW[0, 0], A.shape[0], A.shape[1], D.shape[1],
+                    accumulate)
 
 
 # _activations

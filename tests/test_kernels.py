@@ -13,10 +13,14 @@ from fastmlp._testing import (
     _bias_activation_memview,
     _csr_rows_T_dot_memview,
     _csr_rows_dot_memview,
+    _narrow_gradient_memview,
+    _narrow_product_memview,
     _output_activation_memview,
     _output_loss_delta_memview,
     _sgd_step_memview,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy_reference import HIDDEN, OUTPUT_ACTIVATION, per_sample_loss
 
 DTYPES = [np.float32, np.float64]
@@ -204,3 +208,23 @@ def test_log_loss_with_class_index_targets_equals_one_hot(dtype, weighted):
     assert by_index == one_hot
     np.testing.assert_array_equal(Z2, Z1)
     np.testing.assert_array_equal(d2, d1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(dtype=st.sampled_from(DTYPES), n_samples=st.integers(1, 40),
+       n_in=st.integers(1, 4), n_units=st.integers(1, 37), seed=st.integers(0, 1000))
+def test_narrow_product_and_gradient(dtype, n_samples, n_in, n_units, seed):
+    # every width mod 4 (the kernels take four units at a time, then the rest)
+    A = _data(dtype, (n_samples, n_in), seed=seed)
+    W = _data(dtype, (n_in, n_units), seed=seed + 1)
+    D = _data(dtype, (n_samples, n_units), seed=seed + 2)
+    tol = dict(rtol=RTOL[dtype], atol=RTOL[dtype] * 10 * n_samples)
+    Z = np.full((n_samples, n_units), np.nan, dtype)
+    _narrow_product_memview(A, W, Z)
+    np.testing.assert_allclose(Z, A.astype(np.float64) @ W, **tol)
+    dW = np.full((n_in, n_units), np.nan, dtype)
+    _narrow_gradient_memview(A, D, dW, False)
+    expected = A.T.astype(np.float64) @ D
+    np.testing.assert_allclose(dW, expected, **tol)
+    _narrow_gradient_memview(A, D, dW, True)
+    np.testing.assert_allclose(dW, 2 * expected, **tol)
