@@ -13,7 +13,7 @@ import os
 import threading
 from contextlib import contextmanager
 
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import OpenBLASController, ThreadpoolController
 
 from ._training import max_threads
 
@@ -120,6 +120,7 @@ def single_threaded_blas(active: bool = True):
     with _lock:
         if _holders == 0:
             _saved_threads = _blas_limit(controller)
+            _release_openblas()
             _original = controller.limit(limits=1)
         _holders += 1
     try:
@@ -128,5 +129,23 @@ def single_threaded_blas(active: bool = True):
         with _lock:
             _holders -= 1
             if _holders == 0:
+                _release_openblas()
                 _original.restore_original_limits()
                 _original = None
+                _release_openblas()
+
+
+def _release_openblas():
+    """Let this thread set OpenBLAS's thread limit.
+
+    threadpoolctl (3.8 on) lets one Python thread at a time change a
+    pthreads OpenBLAS's process-wide limit: the first that did, until it lets
+    go, and silently ignores the others. A fit in the main thread left it in
+    charge for good, so fits and predictions in any other thread ran their
+    row parts on BLAS's threads (two threads each on two cores: slower, and
+    last bits that depended on the thread). fastmlp's own lock serialises
+    its changes, and it restores what it changed.
+    """
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)

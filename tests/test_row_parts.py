@@ -178,3 +178,27 @@ def test_fits_in_forked_children_after_a_threaded_fit_do_not_hang():
         finally:
             pool.terminate()
     assert results == [((1000, 3), 3)] * 2
+
+
+def test_blas_is_held_to_one_thread_in_other_threads_after_a_main_thread_fit():
+    # threadpoolctl lets one Python thread at a time set OpenBLAS's limit and
+    # ignores the others: a fit in the main thread must not keep it.
+    X, y = _data(np.float64, False, n_rows=400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPClassifier((32,), max_iter=2, random_state=0).fit(X, y)
+    before = _blas_threads()
+    seen = []
+
+    def in_thread():
+        with single_threaded_blas(True):
+            seen.append(_blas_threads())
+        seen.append(_blas_threads())
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join()
+    assert seen == [[1] * len(before), before]
+    with single_threaded_blas(True):
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
