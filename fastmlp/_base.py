@@ -65,6 +65,11 @@ _OUTPUTS = {
 # Rows per chunk for lbfgs and inference: bounds the work buffer to about
 # this many values whatever the number of rows.
 _CHUNK_VALUES = 1 << 21
+# Rows per chunk of a prediction too big for one chunk, spread over threads:
+# 2**19 values (458 rows of a 100-256-256-10 network) predicted 100k rows in
+# 250 ms where 2**21 took 265 (float64; float32 the same): smaller products
+# stay in cache.
+_THREAD_CHUNK_VALUES = 1 << 19
 
 _NON_FINITE = (
     "Solver produced non-finite parameter weights. The input data may"
@@ -79,8 +84,8 @@ def _all_finite(out):
     return bool(np.isfinite(out).all())
 
 
-def _chunk_rows(n_samples, network):
-    return max(1, min(n_samples, _CHUNK_VALUES // network.values_per_row))
+def _chunk_rows(n_samples, network, chunk_values=_CHUNK_VALUES):
+    return max(1, min(n_samples, chunk_values // network.values_per_row))
 
 
 def _predict(network, params, X, out, chunk_rows, check_input, n_threads):
@@ -762,6 +767,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # one chunk (a one-row predict among them): nothing to spread
             finite = _predict(network, params, X, out, chunk_rows, check_input, 1)
         else:
+            chunk_rows = _chunk_rows(X.shape[0], network, _THREAD_CHUNK_VALUES)
             n_threads = chunk_threads(self._layer_units(), X.shape[0], chunk_rows)
             with single_threaded_blas(n_threads > 1):
                 finite = _predict(network, params, X, out, chunk_rows, check_input,

@@ -145,7 +145,7 @@ def test_inference_chunks_on_threads_equal_one_thread(monkeypatch, dtype, sparse
         warnings.simplefilter("ignore")
         model.fit(X, y)
     # chunks of 37 rows, so that 3000 rows make 82 chunks (the last short)
-    monkeypatch.setattr(fastmlp._base, "_chunk_rows", lambda n, network: 37)
+    monkeypatch.setattr(fastmlp._base, "_chunk_rows", lambda n, network, *values: 37)
     monkeypatch.setattr(fastmlp._base, "chunk_threads", lambda *args: 1)
     one = model.predict_proba(X)
     monkeypatch.setattr(fastmlp._base, "chunk_threads", lambda *args: 3)
