@@ -341,51 +341,34 @@ cdef void _epoch_thread(
         state.finite = finite
 
 
-cdef int _epoch_threads(
-        const Net* net, floating* p, floating* g, floating* m1, floating* m2,
-        floating* wk, const Work* w, const floating* x, Input inp, bint gather,
-        const floating* y, Py_ssize_t n_targets, const floating* sw,
-        const Py_ssize_t* rows, Py_ssize_t n_samples, Py_ssize_t batch_size,
-        Py_ssize_t n_parts, int n_threads,
-        int solver, double learning_rate, double momentum, bint nesterov,
-        double beta_1, double beta_2, double epsilon, double alpha,
-        floating delta_scale, _EpochState* state) noexcept nogil:
-    """Run the epoch on n_threads threads; returns -1 when out of memory.
-
-    Networks under MIN_THREADED_STEP parameters step on every thread (a
-    few thousand parameters take less time to step than a barrier takes:
-    make_moons' 65 step in ~0.2 us), each thread on its own copy; bigger
-    ones share the step out by slices.
-    """
-    cdef Py_ssize_t n_params = net.n_params, i
-    cdef int step_mode = OWN_STEPS if net.n_params < MIN_THREADED_STEP else SHARED_STEP
-    cdef int own = step_mode == OWN_STEPS and n_threads > 1
-    cdef int n_moments = 0 if m1 == NULL else (1 if m2 == NULL else 2)
-    # slices of whole cache lines, so no two threads write the same line
-    cdef Py_ssize_t slice_len = ((n_params + n_parts - 1) // n_parts + 15) // 16 * 16
-    cdef double sumsq = _dot(<int>net.n_coefs, p, p)
-    cdef int tid
-    cdef _StepBuffers* bufs
-    cdef _StepBuffers* buf
-    cdef floating* fl
-    cdef floating* fq
-    cdef double* dl
-    # per part: loss and weight sum (twice, for alternating minibatches), and
-    # two sums of squares of its parameter slice
+cdef void* _step_buffers(const Net* net, floating* p, floating* g, floating* m1,
+                         floating* m2, Py_ssize_t n_parts, int n_threads,
+                         int step_mode) noexcept nogil:
+    """One block for the fit: a _StepBuffers per thread, then per part its
+    loss and weight sum (twice, for alternating minibatches) and two sums of
+    squares of its parameter slice, then, for own steps on several threads,
+    the alternate parts' gradients and per thread a gradient sum plus
+    (thread > 0) copies of the parameters and moments. NULL when out of
+    memory; free() it."""
+    cdef Py_ssize_t n_params = net.n_params
+    cdef bint own = step_mode == OWN_STEPS and n_threads > 1
+    cdef int n_moments = 1 if m2 == NULL else 2
     cdef Py_ssize_t n_doubles = 6 * n_parts
-    # own steps: the alternate parts' gradients, and per thread a gradient
-    # sum plus (thread > 0) copies of the parameters and moments
     cdef Py_ssize_t n_floating = ((n_parts + n_threads + (n_threads - 1) * (1 + n_moments))
                                   * n_params if own else 0)
     cdef void* block = malloc(n_threads * sizeof(_StepBuffers) + n_doubles * sizeof(double)
                               + n_floating * sizeof(floating))
+    cdef _StepBuffers* buf
+    cdef floating* fl
+    cdef floating* fq
+    cdef double* dl
+    cdef int tid
     if block == NULL:
-        return -1
-    bufs = <_StepBuffers*>block
-    dl = <double*>(bufs + n_threads)
+        return NULL
+    dl = <double*>(<_StepBuffers*>block + n_threads)
     fl = <floating*>(dl + n_doubles)
     for tid in range(n_threads):
-        buf = bufs + tid
+        buf = <_StepBuffers*>block + tid
         buf.part_loss[0] = dl
         buf.part_loss[1] = dl + (2 * n_parts if own else 0)
         buf.slice_sumsq = dl + 4 * n_parts
@@ -395,12 +378,30 @@ cdef int _epoch_threads(
         if own:
             buf.g_sum = fl + (n_parts + tid) * n_params
             if tid > 0:
-                # filled by the thread itself, at the start of its region
+                # filled by the thread itself, at the start of each epoch
                 fq = fl + (n_parts + n_threads + (tid - 1) * (1 + n_moments)) * n_params
                 buf.p = fq
-                buf.m1 = fq + n_params if n_moments > 0 else NULL
+                buf.m1 = fq + n_params
                 buf.m2 = fq + 2 * n_params if n_moments > 1 else NULL
+    return block
 
+
+cdef void _epoch_threads(
+        const Net* net, floating* p, floating* m1, floating* m2, _StepBuffers* bufs,
+        int step_mode, floating* wk, const Work* w, const floating* x, Input inp,
+        bint gather, const floating* y, Py_ssize_t n_targets, const floating* sw,
+        const Py_ssize_t* rows, Py_ssize_t n_samples, Py_ssize_t batch_size,
+        Py_ssize_t n_parts, int n_threads,
+        int solver, double learning_rate, double momentum, bint nesterov,
+        double beta_1, double beta_2, double epsilon, double alpha,
+        floating delta_scale, _EpochState* state) noexcept nogil:
+    """Run the epoch on n_threads threads, with bufs from _step_buffers."""
+    cdef Py_ssize_t n_params = net.n_params
+    # slices of whole cache lines, so no two threads write the same line
+    cdef Py_ssize_t slice_len = ((n_params + n_parts - 1) // n_parts + 15) // 16 * 16
+    cdef double sumsq = _dot(<int>net.n_coefs, p, p)
+    cdef int tid
+    cdef _StepBuffers* buf
     if n_threads == 1:
         _epoch_thread(net, bufs, wk, w, x, inp, gather, y, n_targets, sw, rows,
                       n_samples, batch_size, n_parts, 0, 1, step_mode, solver,
@@ -412,8 +413,7 @@ cdef int _epoch_threads(
             buf = bufs + tid
             if buf.p != <void*>p:
                 memcpy(buf.p, p, n_params * sizeof(floating))
-                if buf.m1 != NULL:
-                    memcpy(buf.m1, m1, n_params * sizeof(floating))
+                memcpy(buf.m1, m1, n_params * sizeof(floating))
                 if buf.m2 != NULL:
                     memcpy(buf.m2, m2, n_params * sizeof(floating))
             _epoch_thread(net, buf, wk, w, x, inp, gather, y, n_targets, sw, rows,
@@ -421,8 +421,6 @@ cdef int _epoch_threads(
                           openmp.omp_get_num_threads(), step_mode, solver,
                           learning_rate, momentum, nesterov, beta_1, beta_2,
                           epsilon, alpha, delta_scale, slice_len, sumsq, state)
-    free(block)
-    return 0
 
 
 def max_threads():
@@ -490,8 +488,13 @@ cdef class Epochs:
     cdef Py_ssize_t n_samples, n_targets, batch_size, n_parts
     cdef bint gather
     cdef int n_threads
+    cdef int step_mode
+    cdef void* step_block       # _step_buffers' block, for the whole fit
     cdef Work w
     cdef Input inp
+
+    def __dealloc__(self):
+        free(self.step_block)
 
     def __init__(self, Network network, params, grads, moment_1, moment_2, work, X,
                  X_data, X_indices, X_indptr, Y, sample_weight,
@@ -521,6 +524,23 @@ cdef class Epochs:
         self.order = &order[0]
         self.n_samples = order.shape[0]
         self.n_threads = max(1, min(n_threads, <int>n_parts))
+        # Networks under MIN_THREADED_STEP parameters step on every thread (a
+        # few thousand parameters take less time to step than a barrier
+        # takes: make_moons' 65 step in ~0.2 us), each on its own copy;
+        # bigger ones share the step out by slices.
+        self.step_mode = (OWN_STEPS if network.net.n_params < MIN_THREADED_STEP
+                          else SHARED_STEP)
+        free(self.step_block)
+        if self.single:
+            self.step_block = _step_buffers(
+                &network.net, <float*>self.p, <float*>self.g, <float*>self.m1,
+                <float*>self.m2, n_parts, self.n_threads, self.step_mode)
+        else:
+            self.step_block = _step_buffers(
+                &network.net, <double*>self.p, <double*>self.g, <double*>self.m1,
+                <double*>self.m2, n_parts, self.n_threads, self.step_mode)
+        if self.step_block == NULL:
+            raise MemoryError()
 
     def run(self, int solver, double learning_rate, double momentum, bint nesterov,
             double beta_1, double beta_2, double epsilon, double alpha,
@@ -561,19 +581,14 @@ cdef class Epochs:
             the caller to re-raise once it has kept the state reached so far.
         """
         cdef _EpochState state = _EpochState(0, 0, t, True, -1, NULL)
-        cdef int status
         if solver == ADAM and self.m2 == NULL:
             raise ValueError("Adam needs a second moment per parameter")
         if self.single:
-            status = _run_epoch(self, <float*>self.p, solver, learning_rate, momentum,
-                                nesterov, beta_1, beta_2, epsilon, alpha, delta_scale,
-                                &state)
+            _run_epoch(self, <float*>self.p, solver, learning_rate, momentum, nesterov,
+                       beta_1, beta_2, epsilon, alpha, delta_scale, &state)
         else:
-            status = _run_epoch(self, <double*>self.p, solver, learning_rate, momentum,
-                                nesterov, beta_1, beta_2, epsilon, alpha, delta_scale,
-                                &state)
-        if status != 0:
-            raise MemoryError()
+            _run_epoch(self, <double*>self.p, solver, learning_rate, momentum, nesterov,
+                       beta_1, beta_2, epsilon, alpha, delta_scale, &state)
         interrupt = None
         if state.interrupt != NULL:
             interrupt = <object>state.interrupt
@@ -586,8 +601,10 @@ cdef int _hold(Epochs e, floating[::1] params, floating[::1] grads,
                const floating[:, ::1] X, const floating[::1] X_data,
                const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
                const floating[:, ::1] Y, const floating[::1] sample_weight) except -1:
-    """Check the buffers of e's epochs and take their pointers."""
+    """Check the buffers of e's epochs, take their pointers, and set the
+    work buffers' vectors of ones (nothing else writes them)."""
     cdef const Net* net = &e.network.net
+    cdef Py_ssize_t q
     cdef Py_ssize_t part_rows = (e.batch_size + e.n_parts - 1) // e.n_parts
     cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
     e.w = e.network.work_layout(part_rows, e.gather)
@@ -608,34 +625,31 @@ cdef int _hold(Epochs e, floating[::1] params, floating[::1] grads,
     e.x = x
     e.y = &Y[0, 0]
     e.sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    for q in range(e.n_parts):
+        fill_ones(&work[0] + q * e.w.size, &e.w)
     return 0
 
 
-cdef int _run_epoch(Epochs e, floating* p, int solver, double learning_rate,
-                    double momentum, bint nesterov, double beta_1, double beta_2,
-                    double epsilon, double alpha, double delta_scale,
-                    _EpochState* state) noexcept:
-    """Epochs.run for e's dtype (p is e.p, typed); -1 when out of memory."""
+cdef void _run_epoch(Epochs e, floating* p, int solver, double learning_rate,
+                     double momentum, bint nesterov, double beta_1, double beta_2,
+                     double epsilon, double alpha, double delta_scale,
+                     _EpochState* state) noexcept:
+    """Epochs.run for e's dtype (p is e.p, typed)."""
     cdef const Net* net = &e.network.net
     cdef floating* wk = <floating*>e.wk
     cdef floating* m1 = <floating*>e.m1
     cdef floating* m2 = <floating*>e.m2
-    cdef Py_ssize_t q
-    cdef int status
     with nogil:
-        for q in range(e.n_parts):
-            fill_ones(wk + q * e.w.size, &e.w)
-        status = _epoch_threads(
-            net, p, <floating*>e.g, m1, m2, wk, &e.w, <const floating*>e.x, e.inp,
-            e.gather, <const floating*>e.y, e.n_targets, <const floating*>e.sw, e.order,
-            e.n_samples, e.batch_size, e.n_parts, e.n_threads, solver, learning_rate,
-            momentum, nesterov, beta_1, beta_2, epsilon, alpha, <floating>delta_scale,
-            state)
+        _epoch_threads(
+            net, p, m1, m2, <_StepBuffers*>e.step_block, e.step_mode, wk, &e.w,
+            <const floating*>e.x, e.inp, e.gather, <const floating*>e.y, e.n_targets,
+            <const floating*>e.sw, e.order, e.n_samples, e.batch_size, e.n_parts,
+            e.n_threads, solver, learning_rate, momentum, nesterov, beta_1, beta_2,
+            epsilon, alpha, <floating>delta_scale, state)
         # An overflowed moment leaves the parameters finite but frozen
         # (m / sqrt(inf) = 0 at every later step): divergence all the same.
-        if status == 0 and state.finite and solver == ADAM:
+        if state.finite and solver == ADAM:
             state.finite = (all_finite(m1, net.n_params) and all_finite(m2, net.n_params))
-    return status
 
 
 cdef double _rows_loss_gradient(
