@@ -13,7 +13,8 @@ import os
 import threading
 from contextlib import contextmanager
 
-from threadpoolctl import OpenBLASController, ThreadpoolController
+import threadpoolctl
+from threadpoolctl import ThreadpoolController
 
 from ._training import max_threads
 
@@ -146,6 +147,7 @@ def _release_openblas():
     last bits that depended on the thread). fastmlp's own lock serialises
     its changes, and it restores what it changed.
     """
-    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    openblas = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(openblas, "clear_controlling_thread", None)
     if clear is not None:
         clear(force=True)
