@@ -615,8 +615,11 @@ cdef int _hold(Epochs e, floating[::1] params, floating[::1] grads,
             moment_2.shape[0] != net.n_params and moment_2.shape[0] > 1):
         raise ValueError("optimizer moments of the wrong size")
     if sample_weight.shape[0] not in (0, Y.shape[0]) or (
-            x != NULL and X.shape[0] != Y.shape[0]):
+            x != NULL and X.shape[0] != Y.shape[0]) or (
+            x == NULL and X_indptr.shape[0] != Y.shape[0] + 1):
         raise ValueError("X, Y and sample_weight have different numbers of rows")
+    if x != NULL and X.shape[1] != net.units[0]:
+        raise ValueError(f"X has {X.shape[1]} columns for {net.units[0]} inputs")
     e.p = &params[0]
     e.g = &grads[0]
     e.m1 = &moment_1[0]
