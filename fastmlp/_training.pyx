@@ -51,17 +51,25 @@ cdef Py_ssize_t _check_targets(const Net* net, const floating[:, ::1] Y) except 
 
 cdef int _prepare(const Net* net, const Work* w, Py_ssize_t n_parts,
                   const floating[::1] params, const floating[::1] grads,
-                  const floating[::1] work, const floating* x,
+                  const floating[::1] work, const floating[:, ::1] X,
                   const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                  const Py_ssize_t[::1] X_indptr,
+                  const Py_ssize_t[::1] X_indptr, Py_ssize_t n_rows,
+                  const floating[::1] sample_weight,
                   Input* inp) except -1:   # OUT
-    """Check the buffers' sizes for n_parts row parts of w's layout, and set
-    inp to read dense X (x) or, when x is NULL, the CSR arrays."""
+    """Check the buffers' sizes for n_parts row parts of w's layout and for
+    n_rows rows of data (dense X, or the CSR arrays when X has no rows), and
+    set inp to read dense X or the CSR arrays."""
     if n_parts < 1 or work.shape[0] < n_parts * w.size \
             or params.shape[0] != net.n_params \
             or grads.shape[0] < n_parts * net.n_params:
         raise ValueError("work or parameter buffer of the wrong size")
-    if x != NULL:
+    if sample_weight.shape[0] not in (0, n_rows) or (
+            X.shape[0] > 0 and X.shape[0] != n_rows) or (
+            X.shape[0] == 0 and X_indptr.shape[0] != n_rows + 1):
+        raise ValueError("X, Y and sample_weight have different numbers of rows")
+    if X.shape[0] > 0 and X.shape[1] != net.units[0]:
+        raise ValueError(f"X has {X.shape[1]} columns for {net.units[0]} inputs")
+    if X.shape[0] > 0:
         set_input(inp, NULL, NULL, NULL, NULL)
     else:
         set_input(inp, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
@@ -609,17 +617,11 @@ cdef int _hold(Epochs e, floating[::1] params, floating[::1] grads,
     cdef const floating* x = &X[0, 0] if X.shape[0] > 0 else NULL
     e.w = e.network.work_layout(part_rows, e.gather)
     e.n_targets = _check_targets(net, Y)
-    _prepare(net, &e.w, e.n_parts, params, grads, work, x, X_data, X_indices,
-             X_indptr, &e.inp)
+    _prepare(net, &e.w, e.n_parts, params, grads, work, X, X_data, X_indices,
+             X_indptr, Y.shape[0], sample_weight, &e.inp)
     if moment_1.shape[0] != net.n_params or (
             moment_2.shape[0] != net.n_params and moment_2.shape[0] > 1):
         raise ValueError("optimizer moments of the wrong size")
-    if sample_weight.shape[0] not in (0, Y.shape[0]) or (
-            x != NULL and X.shape[0] != Y.shape[0]) or (
-            x == NULL and X_indptr.shape[0] != Y.shape[0] + 1):
-        raise ValueError("X, Y and sample_weight have different numbers of rows")
-    if x != NULL and X.shape[1] != net.units[0]:
-        raise ValueError(f"X has {X.shape[1]} columns for {net.units[0]} inputs")
     e.p = &params[0]
     e.g = &grads[0]
     e.m1 = &moment_1[0]
@@ -746,7 +748,8 @@ def loss_gradient(Network network,
     cdef Input inp
     cdef double last_check = monotonic_seconds()
 
-    _prepare(net, &w, n_parts, params, grads, work, x, X_data, X_indices, X_indptr, &inp)
+    _prepare(net, &w, n_parts, params, grads, work, X, X_data, X_indices, X_indptr,
+             n_samples, sample_weight, &inp)
     part_loss = <double*>malloc(n_parts * sizeof(double))
     if part_loss == NULL:
         raise MemoryError()

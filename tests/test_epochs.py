@@ -1,5 +1,5 @@
-"""The engine's epoch object (fastmlp/_training.pyx, Epochs) refuses buffers
-it would read or write out of bounds, before it holds a pointer to them."""
+"""The engine's entry points (fastmlp/_training.pyx: Epochs, loss_gradient)
+refuse buffers they would read or write out of bounds, before using them."""
 import numpy as np
 import pytest
 
@@ -7,7 +7,7 @@ from fastmlp._activations import Activation
 from fastmlp._losses import Output
 from fastmlp._network import Network
 from fastmlp._optimizers import Solver
-from fastmlp._training import Epochs
+from fastmlp._training import Epochs, loss_gradient
 
 N_ROWS, BATCH, N_PARTS = 10, 4, 2
 
@@ -87,3 +87,22 @@ def test_adam_needs_its_second_moment():
     with pytest.raises(ValueError, match="second moment"):
         _adam(epochs)
     assert epochs.run(Solver.SGD, 1e-3, 0.9, True, 0.9, 0.999, 1e-8, 1e-4, 1.0, 0)[3]
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(), None),
+    (dict(X=np.zeros((N_ROWS - 1, 3))), "numbers of rows"),
+    (dict(X=np.zeros((N_ROWS, 4))), "columns for 3 inputs"),
+    (dict(sample_weight=np.ones(N_ROWS + 1)), "numbers of rows"),
+])
+def test_loss_gradient_checks_its_buffers_too(change, message):
+    b = _buffers()
+    b.update(change)
+    args = (b["network"], b["params"], b["grads"], b["work"], b["X"], b["X_data"],
+            b["X_indices"], b["X_indptr"], b["Y"], b["sample_weight"], BATCH, N_PARTS,
+            2, 1e-4, 1.0)
+    if message is None:
+        assert np.isfinite(loss_gradient(*args))
+    else:
+        with pytest.raises(ValueError, match=message):
+            loss_gradient(*args)
