@@ -36,9 +36,9 @@ cdef class Network:
         if units.ndim != 1 or units.shape[0] < 2 or (units < 1).any():
             raise ValueError(f"invalid layer widths {list(layer_units)}")
         n_layers = units.shape[0] - 1
-        coef_sizes = units[:-1] * units[1:]
+        coef_sizes = units[:n_layers] * units[1:]
         coef_start = np.concatenate([[0], np.cumsum(coef_sizes)]).astype(np.intp)
-        n_coefs = int(coef_start[-1])
+        n_coefs = int(coef_start[n_layers])
         intercept_start = (n_coefs + np.concatenate([[0], np.cumsum(units[1:])])).astype(np.intp)
         unit_start = np.concatenate([[0, 0], np.cumsum(units[1:])]).astype(np.intp)
         self._arrays = (units, coef_start, intercept_start, unit_start)
