@@ -44,8 +44,8 @@ OPENMP_MODULES = {"_training", "_inference"}
 
 extensions = [
     Extension(
-        f"fastmlp.{name}",
-        [f"fastmlp/{name}.pyx"],
+        f"fastmlp._engine.{name}",
+        [f"fastmlp/_engine/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
         extra_compile_args=compile_args + (["-fopenmp"] if name in OPENMP_MODULES else []),

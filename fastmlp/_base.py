@@ -28,7 +28,7 @@ from sklearn.utils.fixes import parse_version
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._activations import Activation
+from ._engine._activations import Activation
 from ._checks import (
     FitState,
     check_fit_memory,
@@ -36,14 +36,14 @@ from ._checks import (
     check_numeric_kind,
 )
 from ._engine_input import engine_input
-from ._inference import predict_dense, predict_sparse
-from ._losses import Output
-from ._network import Network
+from ._engine._inference import predict_dense, predict_sparse
+from ._engine._losses import Output
+from ._engine._network import Network
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._shuffle import shuffle_rows
+from ._engine._shuffle import shuffle_rows
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
-from ._training import Epochs, loss_gradient
+from ._engine._training import Epochs, loss_gradient
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 

@@ -15,7 +15,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from ._network import Network
+from ._engine._network import Network
 
 # Reading /proc/meminfo costs tens of microseconds; a fit needing less than
 # this is not worth asking about (partial_fit may be called per minibatch).

@@ -6,7 +6,7 @@ scikit-learn's `_stochastic_optimizers` whose rules it keeps.
 """
 import numpy as np
 
-from ._optimizers import Solver
+from ._engine._optimizers import Solver
 
 
 class SGDState:

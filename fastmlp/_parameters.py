@@ -16,7 +16,7 @@ def parameter_views(flat, network):
     ----------
     flat : ndarray of shape (n_params,)
         The flat parameter (or gradient) buffer.
-    network : fastmlp._network.Network
+    network : fastmlp._engine._network.Network
         Where each layer lives in the buffer.
 
     Returns

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
-from ._training import max_threads
+from ._engine._training import max_threads
 
 # Minibatches with fewer floating-point operations (forward and backward)
 # than this run on one thread: opening a parallel region costs a microsecond

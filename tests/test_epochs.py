@@ -3,11 +3,11 @@ refuse buffers they would read or write out of bounds, before using them."""
 import numpy as np
 import pytest
 
-from fastmlp._activations import Activation
-from fastmlp._losses import Output
-from fastmlp._network import Network
-from fastmlp._optimizers import Solver
-from fastmlp._training import Epochs, loss_gradient
+from fastmlp._engine._activations import Activation
+from fastmlp._engine._losses import Output
+from fastmlp._engine._network import Network
+from fastmlp._engine._optimizers import Solver
+from fastmlp._engine._training import Epochs, loss_gradient
 
 N_ROWS, BATCH, N_PARTS = 10, 4, 2
 

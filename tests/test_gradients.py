@@ -10,11 +10,11 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fastmlp._activations import Activation
+from fastmlp._engine._activations import Activation
 from fastmlp._engine_input import engine_input
-from fastmlp._losses import Output
-from fastmlp._network import Network
-from fastmlp._training import loss_gradient
+from fastmlp._engine._losses import Output
+from fastmlp._engine._network import Network
+from fastmlp._engine._training import loss_gradient
 from numpy_reference import forward, loss as reference_loss
 
 OUTPUTS = {

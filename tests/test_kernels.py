@@ -4,9 +4,9 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit
 
-from fastmlp._activations import Activation
-from fastmlp._losses import Output
-from fastmlp._testing import (
+from fastmlp._engine._activations import Activation
+from fastmlp._engine._losses import Output
+from fastmlp._engine._testing import (
     _activation_derivative_memview,
     _outer_activation_derivative_memview,
     _adam_step_memview,

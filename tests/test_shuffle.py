@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastmlp._shuffle import _MT_LAYOUT_OK, shuffle_rows
+from fastmlp._engine._shuffle import _MT_LAYOUT_OK, shuffle_rows
 
 
 def _both(random_state_factory, n, rounds):
