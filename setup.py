@@ -12,6 +12,7 @@ from setuptools import Extension, setup
 DEBUG = os.environ.get("FASTMLP_DEBUG", "0") not in ("", "0")
 
 MODULES = [
+    "_common",
     "_blas",
     "_activations",
     "_losses",
@@ -20,7 +21,9 @@ MODULES = [
     "_narrow",
     "_shuffle",
     "_network",
-    "_training",
+    "_part",
+    "_epochs",
+    "_full_batch",
     "_inference",
     "_testing",
 ]
@@ -39,8 +42,8 @@ directives = {
 # trap is enabled.
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 
-# Modules with OpenMP loops (prange): a minibatch's rows, inference's chunks
-OPENMP_MODULES = {"_training", "_inference"}
+# Modules with OpenMP loops: an epoch's threads, lbfgs's and inference's chunks
+OPENMP_MODULES = {"_epochs", "_full_batch", "_inference"}
 
 extensions = [
     Extension(

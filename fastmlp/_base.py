@@ -13,6 +13,7 @@ import functools
 import math
 import warnings
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,7 +29,6 @@ from sklearn.utils.fixes import parse_version
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._engine._activations import Activation
 from ._checks import (
     FitState,
     check_fit_memory,
@@ -36,31 +36,18 @@ from ._checks import (
     check_numeric_kind,
 )
 from ._engine_input import engine_input
+from ._engine._epochs import Epochs
+from ._engine._full_batch import loss_gradient
 from ._engine._inference import predict_dense, predict_sparse
-from ._engine._losses import Output
 from ._engine._network import Network
+from ._engine._shuffle import shuffle_rows
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._engine._shuffle import shuffle_rows
+from ._registry import ACTIVATIONS, activation_name
+from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
-from ._engine._training import Epochs, loss_gradient
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
-
-_ACTIVATIONS = {
-    "identity": Activation.IDENTITY,
-    "logistic": Activation.LOGISTIC,
-    "tanh": Activation.TANH,
-    "relu": Activation.RELU,
-}
-
-# out_activation_ names the output layer; the engine fuses it with its loss
-_OUTPUTS = {
-    "identity": Output.SQUARED_ERROR,
-    "exp": Output.POISSON,
-    "logistic": Output.BINARY_LOG_LOSS,
-    "softmax": Output.LOG_LOSS,
-}
 
 # Rows per chunk for lbfgs and inference: bounds the work buffer to about
 # this many values whatever the number of rows.
@@ -84,8 +71,10 @@ def _all_finite(out):
     return bool(np.isfinite(out).all())
 
 
-def _chunk_rows(n_samples, network, chunk_values=_CHUNK_VALUES):
-    return max(1, min(n_samples, chunk_values // network.values_per_row))
+def _chunk_rows(n_samples, spec, chunk_values=_CHUNK_VALUES):
+    """Rows per chunk of lbfgs's loss or of a prediction: about chunk_values
+    values of the training work layout per chunk."""
+    return max(1, min(n_samples, chunk_values // spec.values_per_row))
 
 
 def _predict(network, params, X, out, chunk_rows, check_input, n_threads):
@@ -211,6 +200,51 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _layer_units(self):
         return [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
 
+    def _target_type(self):
+        """The kind of target the loss applies to (see NetworkSpec)."""
+        return "continuous"
+
+    def _hidden_activations(self, n_hidden):
+        """The activation of each of n_hidden hidden layers, canonical names."""
+        return [activation_name(self.activation)] * n_hidden
+
+    def _init_activations(self, n_layers):
+        """The activation each weight layer is initialised for: scikit-learn
+        draws every layer, the output layer too, with the hidden one's factor."""
+        return [activation_name(self.activation)] * n_layers
+
+    def _network_spec(self, layer_units, dtype):
+        """The spec of a network of these widths under the current
+        hyperparameters."""
+        hidden = tuple(
+            HiddenLayer(units, name)
+            for units, name in zip(layer_units[1:-1],
+                                   self._hidden_activations(len(layer_units) - 2)))
+        return NetworkSpec(layer_units[0], hidden, layer_units[-1], self.loss,
+                           self._target_type(), dtype=np.dtype(dtype).name)
+
+    def _engine_key(self):
+        # what predictions read from the hyperparameters and attributes (as
+        # scikit-learn does, which reads activation at every predict)
+        return (self.activation, self.out_activation_)
+
+    def _current_spec(self, dtype):
+        """The spec of the network the parameters describe: the fitted one,
+        with the widths of coefs_ (a user may assign other arrays) and the
+        activations and output activation set now."""
+        spec = self.__dict__.get("_spec")
+        layer_units = self._layer_units()
+        if spec is None:
+            # a model pickled before specs existed
+            spec = self._network_spec(layer_units, dtype)
+        elif spec.layer_units != layer_units:
+            spec = spec.with_units(layer_units)
+        hidden = tuple(
+            HiddenLayer(layer.units, name)
+            for layer, name in zip(spec.hidden, self._hidden_activations(len(spec.hidden))))
+        return replace(spec, hidden=hidden, out_activation=self.out_activation_,
+                       dtype=np.dtype(dtype).name)
+
     def _engine(self, dtype=None):
         """The engine's network and the flat parameter buffer, in sync with
         coefs_ and intercepts_.
@@ -230,21 +264,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             and all(a is b for a, b in zip(views[len(coefs):], intercepts))
         )
         network = self.__dict__.get("_network")
-        key = self.__dict__.get("_network_key")
-        if not (in_sync and network is not None
-                and key[1] == self.activation and key[2] == self.out_activation_):
-            layer_units = self._layer_units()
-            key = (tuple(layer_units), self.activation, self.out_activation_)
-            if network is None or self._network_key != key:
-                network = Network(layer_units, _ACTIVATIONS[self.activation],
-                                  _OUTPUTS[self.out_activation_])
-                self._network, self._network_key = network, key
-        if not in_sync:
+        key = self._engine_key()
+        if not (in_sync and network is not None and self.__dict__.get("_network_key") == key):
             if dtype is None:
-                dtype = np.result_type(coefs[0].dtype, np.float32)
+                dtype = flat.dtype if in_sync else np.result_type(coefs[0].dtype, np.float32)
                 if dtype not in (np.float32, np.float64):
                     dtype = np.float64
-            flat, coefs, intercepts = pack_parameters(coefs, intercepts, network, dtype)
+            spec = self._current_spec(dtype)
+            if network is None or network.spec != spec:
+                network = Network(spec)
+            self._spec, self._network, self._network_key = spec, network, key
+        if not in_sync:
+            flat, coefs, intercepts = pack_parameters(coefs, intercepts, network.spec,
+                                                      network.spec.dtype)
             self._set_parameters(flat, coefs, intercepts)
         return network, flat
 
@@ -264,28 +296,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     # -- fitting ------------------------------------------------------------
 
-    def _initialize(self, y, layer_units, dtype):
+    def _initialize(self, spec):
         # set all attributes, allocate weights etc. for first call
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = layer_units[-1]
-        self.n_layers_ = len(layer_units)
-
-        if not is_classifier(self):
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        elif self._label_binarizer.y_type_ == "multiclass":
-            self.out_activation_ = "softmax"
-        else:
-            # binary and multilabel: one logistic unit per column
-            self.out_activation_ = "logistic"
-
-        network = Network(layer_units, _ACTIVATIONS[self.activation],
-                          _OUTPUTS[self.out_activation_])
-        self._network = network
-        self._network_key = (tuple(layer_units), self.activation, self.out_activation_)
-        self._set_parameters(
-            *init_parameters(network, self.activation, dtype, self._random_state)
-        )
+        self.n_outputs_ = spec.n_outputs
+        self.n_layers_ = len(spec.layer_units)
+        self.out_activation_ = spec.out_activation
+        self._spec = spec
+        self._network = Network(spec)
+        self._network_key = self._engine_key()
+        self._set_parameters(*init_parameters(
+            spec, self._init_activations(spec.n_layers), "sklearn", None,
+            self._random_state))
         self._best_params = self._params.copy()
 
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -328,7 +351,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         layer_units = [n_features] + hidden_layer_sizes + [self._n_outputs(y)]
-        self._check_memory(layer_units, X, first_pass)
+        if first_pass or not hasattr(self, "_spec"):
+            spec = self._network_spec(layer_units, X.dtype)
+        else:
+            spec = replace(self._spec, dtype=X.dtype.name)
+        self._check_memory(spec, X, first_pass)
         self.n_outputs_ = layer_units[-1]
 
         # scikit-learn bug: it re-creates RandomState(random_state) on every
@@ -338,7 +365,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._random_state = check_random_state(self.random_state)
 
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            self._initialize(spec)
         elif self._layer_units() != layer_units:
             raise ValueError(
                 f"The network has layer widths {self._layer_units()}, but this "
@@ -379,34 +406,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Row parts for chunks of `rows` rows (_threads.row_parts), the
         threads to run them on, and their work and gradient buffers: one
         of each per part, back to back."""
-        n_parts = row_parts(self._layer_units(), rows)
+        n_parts = row_parts(network.spec, rows)
         n_threads = min(n_parts, omp_threads())
         part_rows = -(-rows // n_parts)
         work = np.empty(n_parts * network.work_size(part_rows, gather), dtype=dtype)
         grads = np.empty(n_parts * network.n_params, dtype=dtype)
         return n_parts, n_threads, work, grads
 
-    def _check_memory(self, layer_units, X, first_pass):
+    def _check_memory(self, spec, X, first_pass):
         """MemoryError, before anything is allocated, when the network's
         buffers would not fit in the memory available."""
         n_samples = X.shape[0]
-        dtype = X.dtype
         if self.solver == "lbfgs":
-            values_per_row = layer_units[0] + 2 * sum(layer_units[1:])
-            rows = max(1, min(n_samples, _CHUNK_VALUES // values_per_row))
+            rows = _chunk_rows(n_samples, spec)
             gather = False
         else:
             rows = self._batch_rows(n_samples)
             gather = self._gathers(X, self.early_stopping)
-        n_parts = row_parts(layer_units, rows)
-        check_fit_memory(layer_units, dtype, self.solver, rows, gather,
-                         not first_pass, self, n_parts)
+        n_parts = row_parts(spec, rows)
+        check_fit_memory(spec, self.solver, rows, gather, not first_pass, self, n_parts)
 
     def _fit_lbfgs(self, network, params, X, Y, sample_weight):
         X_dense, data, indices, indptr = engine_input(X, params.dtype)
         no_weight = np.empty(0, dtype=params.dtype)
         sw = no_weight if sample_weight is None else sample_weight
-        chunk_rows = _chunk_rows(X.shape[0], network)
+        chunk_rows = _chunk_rows(X.shape[0], network.spec)
         n_parts, n_threads, work, all_grads = self._part_buffers(
             network, chunk_rows, False, params.dtype)
         grads = all_grads[:params.shape[0]]
@@ -415,7 +439,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # which misleads the line search. The engine scales the output delta
         # so that the gradient is the loss's own.
         delta_scale = 1.0
-        if self.out_activation_ == "identity":
+        if network.spec.loss == "squared_error":
             delta_scale = 1.0 / self.n_outputs_
 
         def loss_and_grad(packed):
@@ -559,9 +583,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         # and indexes with it: the same swaps made in place
                         shuffle_rows(self._random_state, sample_idx)
 
-                    loss_sum, optimizer.t, n_batches, finite, interrupt = epochs.run(
-                        *optimizer.engine_args(), self.alpha, 1.0, optimizer.t
-                    )
+                    settings = optimizer.step_settings(self.alpha)
+                    loss_sum, n_batches, finite, interrupt = epochs.run(settings)
+                    optimizer.t = settings.t
                     if interrupt is not None:
                         raise interrupt
                     if not finite:
@@ -762,13 +786,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
             check_input = False
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
-        chunk_rows = _chunk_rows(X.shape[0], network)
+        chunk_rows = _chunk_rows(X.shape[0], network.spec)
         if X.shape[0] <= chunk_rows:
             # one chunk (a one-row predict among them): nothing to spread
             finite = _predict(network, params, X, out, chunk_rows, check_input, 1)
         else:
-            chunk_rows = _chunk_rows(X.shape[0], network, _THREAD_CHUNK_VALUES)
-            n_threads = chunk_threads(self._layer_units(), X.shape[0], chunk_rows)
+            chunk_rows = _chunk_rows(X.shape[0], network.spec, _THREAD_CHUNK_VALUES)
+            n_threads = chunk_threads(network.spec, X.shape[0], chunk_rows)
             with single_threaded_blas(n_threads > 1):
                 finite = _predict(network, params, X, out, chunk_rows, check_input,
                                   n_threads)

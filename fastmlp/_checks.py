@@ -15,7 +15,6 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from ._engine._network import Network
 
 # Reading /proc/meminfo costs tens of microseconds; a fit needing less than
 # this is not worth asking about (partial_fit may be called per minibatch).
@@ -156,22 +155,6 @@ def check_sparse_structure(X):
         raise ValueError(f"X is not a valid {X.format.upper()} matrix: {exc}") from exc
 
 
-def n_parameters(layer_units):
-    """Length of the flat parameter buffer, in exact Python arithmetic."""
-    return sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:])) + sum(
-        layer_units[1:]
-    )
-
-
-def work_values(layer_units, max_rows, gather):
-    """About the length of the engine's work buffer (Network.work_layout's
-    terms, in Python integers): enough to tell a small fit from one worth
-    asking the engine and the system about."""
-    n_hidden = sum(layer_units[1:-1]) + layer_units[-1]
-    x = max_rows * layer_units[0] if gather else 0
-    return x + max_rows * (layer_units[-1] + 1 + 2 * n_hidden)
-
-
 def available_memory():
     """Bytes this process can still allocate without swapping, or None.
 
@@ -208,52 +191,30 @@ def _format_bytes(n):
     return f"{n:.1f} EiB"  # pragma: no cover
 
 
-def check_fit_memory(layer_units, dtype, solver, batch_rows, gather, warm, estimator,
-                     n_parts=1):
+def check_fit_memory(spec, solver, batch_rows, gather, warm, estimator, n_parts=1):
     """Refuse a fit whose buffers would not fit in memory, before allocating.
 
-    The estimate counts the flat buffers a fit holds at once: parameters,
-    gradients, the start-of-call copy (restored if the fit fails), the best
-    parameters kept for early stopping, the optimizer's moments (twice when
-    partial_fit keeps a copy to restore), lbfgs's float64 history, and the
-    engine's work buffer; with minibatches cut into n_parts row parts, a
-    gradient and a work buffer per part.
+    The estimate is the spec's (`NetworkSpec.fit_bytes`): every flat buffer
+    and work buffer the fit holds at once.
 
     Raises
     ------
     MemoryError
         Before anything is allocated, saying how much is needed and free.
     """
-    n_params = n_parameters(layer_units)
-    itemsize = np.dtype(dtype).itemsize
-    if solver == "lbfgs":
-        # scipy's L-BFGS-B keeps 10 correction pairs and a few vectors in float64
-        per_param = (3 + n_parts) * itemsize + 30 * 8
-    else:
-        moments = 2 if solver == "adam" else 1
-        per_param = (3 + n_parts + moments * (2 if warm else 1)) * itemsize
-    params_bytes = n_params * per_param
-    part_rows = -(-batch_rows // n_parts)
-    if params_bytes + n_parts * work_values(layer_units, part_rows, gather) * itemsize \
-            < _SMALL_FIT_BYTES:
+    params_bytes, work_bytes = spec.fit_bytes(solver, batch_rows, gather, n_parts, warm)
+    needed = params_bytes + work_bytes
+    if needed < _SMALL_FIT_BYTES:
         return
     available = available_memory()
-    if available is None:
-        available = np.iinfo(np.intp).max
-    needed = params_bytes
-    if needed <= available:
-        # widths this small are safe to lay out: take the work buffer's size
-        # from the engine itself
-        work = n_parts * Network(layer_units, 0, 0).work_size(part_rows, gather)
-        needed += work * itemsize
-        if needed <= available:
-            return
-    free = _format_bytes(available) if available < np.iinfo(np.intp).max else "no such amount"
+    if needed <= (np.iinfo(np.intp).max if available is None else available):
+        return
+    free = "no such amount" if available is None else _format_bytes(available)
     raise MemoryError(
-        f"{type(estimator).__name__} with layer widths {list(layer_units)} has "
-        f"{n_params:,} parameters; training it needs about {_format_bytes(needed)} "
+        f"{type(estimator).__name__} with layer widths {spec.layer_units} has "
+        f"{spec.n_params:,} parameters; training it needs about {_format_bytes(needed)} "
         f"(parameters, gradients, optimizer state, copies and work buffers in "
-        f"{np.dtype(dtype).name}), but {free} of memory is available. "
+        f"{spec.dtype}), but {free} of memory is available. "
         "Use smaller hidden_layer_sizes (or fewer features)."
     )
 

@@ -183,6 +183,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # softmax loss reads in place of the one-hot matrix
         return np.searchsorted(self.classes_, y).astype(dtype).reshape(-1, 1)
 
+    def _target_type(self):
+        return self._label_binarizer.y_type_
+
     def _n_outputs(self, y):
         if self._label_binarizer.y_type_ == "multiclass":
             return len(self.classes_)

@@ -6,7 +6,7 @@ scikit-learn's `_stochastic_optimizers` whose rules it keeps.
 """
 import numpy as np
 
-from ._engine._optimizers import Solver
+from ._engine._optimizers import Rule, StepSettings
 
 
 class SGDState:
@@ -23,7 +23,7 @@ class SGDState:
     power_t : float
     """
 
-    solver = Solver.SGD
+    rule = Rule.SGD
 
     def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum,
                  nesterov, power_t):
@@ -37,11 +37,10 @@ class SGDState:
         self.moment_2 = np.zeros(1, dtype=dtype)  # unused by SGD
         self.t = 0
 
-    def engine_args(self):
-        """(solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon)
-        as the engine's epoch takes them."""
-        return (self.solver, self.learning_rate, self.momentum, self.nesterov,
-                0.0, 0.0, 0.0)
+    def step_settings(self, alpha):
+        """This epoch's settings for the engine's steps, L2 penalty alpha."""
+        return StepSettings(self.rule, self.learning_rate, alpha, momentum=self.momentum,
+                            nesterov=self.nesterov, t=self.t)
 
     def astype(self, dtype):
         """Follow the parameters when a later call brings another dtype."""
@@ -85,7 +84,7 @@ class AdamState:
     beta_1, beta_2, epsilon : float
     """
 
-    solver = Solver.ADAM
+    rule = Rule.ADAM
 
     def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
         self.learning_rate_init = learning_rate_init
@@ -99,11 +98,10 @@ class AdamState:
         self.moment_2 = np.zeros(n_params, dtype=dtype)
         self.t = 0
 
-    def engine_args(self):
-        """(solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon)
-        as the engine's epoch takes them."""
-        return (self.solver, self.learning_rate_init, 0.0, False,
-                self.beta_1, self.beta_2, self.epsilon)
+    def step_settings(self, alpha):
+        """The settings for the engine's steps, L2 penalty alpha."""
+        return StepSettings(self.rule, self.learning_rate_init, alpha, beta_1=self.beta_1,
+                            beta_2=self.beta_2, epsilon=self.epsilon, t=self.t)
 
     astype = SGDState.astype
 

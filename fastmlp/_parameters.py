@@ -1,60 +1,71 @@
 """The flat parameter buffer and the per-layer views users see.
 
-All coefficients and intercepts live in one contiguous array, in the order
-scikit-learn packs them for lbfgs (every coefficient matrix, then every
-intercept vector). `coefs_` and `intercepts_` are lists of views into it, so
-an in-place edit by a user is seen by the engine. If a user replaces the
-arrays instead, the buffer is rebuilt from them before the next use.
+All coefficients and intercepts live in one contiguous array, laid out by
+the network's spec (`NetworkSpec.parameter_groups`), so `coefs_` and
+`intercepts_` are lists of views into it and an in-place edit by a user is
+seen by the engine. If a user replaces the arrays instead, the buffer is
+rebuilt from them before the next use.
 """
 import numpy as np
 
+from ._registry import ACTIVATIONS, WEIGHT_INITS
 
-def parameter_views(flat, network):
+
+def parameter_views(flat, spec):
     """Per-layer coefficient and intercept views into `flat`.
 
     Parameters
     ----------
     flat : ndarray of shape (n_params,)
         The flat parameter (or gradient) buffer.
-    network : fastmlp._engine._network.Network
-        Where each layer lives in the buffer.
+    spec : fastmlp._spec.NetworkSpec
 
     Returns
     -------
     coefs : list of ndarray of shape (fan_in, fan_out)
     intercepts : list of ndarray of shape (fan_out,)
     """
-    coefs = [flat[start:stop].reshape(shape) for start, stop, shape in network.coef_slices()]
-    intercepts = [flat[start:stop] for start, stop in network.intercept_slices()]
+    coefs = [flat[g.start:g.stop].reshape(g.shape) for g in spec.groups("coef")]
+    intercepts = [flat[g.start:g.stop] for g in spec.groups("intercept")]
     return coefs, intercepts
 
 
-def init_parameters(network, activation, dtype, random_state):
-    """Glorot-uniform initialisation, drawn exactly as scikit-learn draws it.
+def init_parameters(spec, activations, weight_init, init_scale, random_state):
+    """Draw a network's initial parameters from `random_state`.
 
-    Per layer, the weights then the intercepts come from
-    ``uniform(-bound, bound)`` in float64 with
-    ``bound = sqrt(factor / (fan_in + fan_out))``, factor 2 for the logistic
-    activation and 6 otherwise, then cast to `dtype`; the same random_state
-    therefore gives the same initial network as scikit-learn.
+    Per layer, the coefficients then the intercepts are drawn in float64 by
+    the named scheme (`WEIGHT_INITS`) and cast to the spec's dtype; with
+    "sklearn" the same random_state gives scikit-learn's initial network.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    activations : list of str
+        The activation whose properties each weight layer is drawn with
+        (scikit-learn draws every layer, the output layer too, with the
+        hidden activation's factor).
+    weight_init : str
+        A name in `WEIGHT_INITS`.
+    init_scale : float
+        The scale of the "normal" scheme.
+    random_state : RandomState
 
     Returns
     -------
     flat : ndarray of shape (n_params,)
     coefs, intercepts : lists of views into `flat`
     """
-    flat = np.empty(network.n_params, dtype=dtype)
-    coefs, intercepts = parameter_views(flat, network)
-    factor = 2.0 if activation == "logistic" else 6.0
-    for coef, intercept in zip(coefs, intercepts):
+    flat = np.empty(spec.n_params, dtype=spec.dtype)
+    coefs, intercepts = parameter_views(flat, spec)
+    draw = WEIGHT_INITS[weight_init].draw
+    for activation, coef, intercept in zip(activations, coefs, intercepts):
         fan_in, fan_out = coef.shape
-        bound = np.sqrt(factor / (fan_in + fan_out))
-        coef[...] = random_state.uniform(-bound, bound, (fan_in, fan_out))
-        intercept[...] = random_state.uniform(-bound, bound, fan_out)
+        coef[...], intercept[...] = draw(random_state, fan_in, fan_out,
+                                         ACTIVATIONS[activation], init_scale)
     return flat, coefs, intercepts
 
 
-def pack_parameters(coefs, intercepts, network, dtype):
+def pack_parameters(coefs, intercepts, spec, dtype):
     """Copy per-layer arrays into a new flat buffer, checking their shapes.
 
     Returns
@@ -62,8 +73,8 @@ def pack_parameters(coefs, intercepts, network, dtype):
     flat : ndarray of shape (n_params,)
     coefs, intercepts : lists of views into `flat`
     """
-    expected_coefs = [shape for _, _, shape in network.coef_slices()]
-    expected_intercepts = [(stop - start,) for start, stop in network.intercept_slices()]
+    expected_coefs = [g.shape for g in spec.groups("coef")]
+    expected_intercepts = [g.shape for g in spec.groups("intercept")]
     got_coefs = [np.shape(c) for c in coefs]
     got_intercepts = [np.shape(b) for b in intercepts]
     if got_coefs != expected_coefs or got_intercepts != expected_intercepts:
@@ -73,8 +84,8 @@ def pack_parameters(coefs, intercepts, network, dtype):
             f"{got_coefs} and {got_intercepts}. With warm_start or partial_fit, "
             "hidden_layer_sizes and the number of features and outputs must not change."
         )
-    flat = np.empty(network.n_params, dtype=dtype)
-    views = parameter_views(flat, network)
+    flat = np.empty(spec.n_params, dtype=dtype)
+    views = parameter_views(flat, spec)
     for view, array in zip(views[0] + views[1], list(coefs) + list(intercepts)):
         view[...] = array
     return (flat,) + views

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
-from ._engine._training import max_threads
+from ._engine._epochs import max_threads
 
 # Minibatches with fewer floating-point operations (forward and backward)
 # than this run on one thread: opening a parallel region costs a microsecond
@@ -63,11 +63,6 @@ def _blas_limit(controller):
     return min((lib.num_threads for lib in controller.lib_controllers), default=1)
 
 
-def _n_weights(layer_units):
-    """Multiply-adds of one row through the network"""
-    return sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
-
-
 def omp_threads() -> int:
     """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS,
     threadpoolctl); one in a forked child."""
@@ -84,25 +79,25 @@ def _blas_threads():
     return _blas_limit(_blas_controller())
 
 
-def row_parts(layer_units, batch_rows: int) -> int:
+def row_parts(spec, batch_rows: int) -> int:
     """Number of row parts a minibatch of `batch_rows` rows is cut into, each
     run by a thread of its own: one per OpenMP thread of the calling thread
     (OMP_NUM_THREADS, threadpoolctl) and no more than BLAS may use (so a BLAS
     limited to one thread, to run fits in parallel threads, say, keeps a fit
     to one), when the minibatch is big enough to pay for it. A fit's result
     depends on it (the order of the gradient sums)."""
-    flops = 6 * batch_rows * _n_weights(layer_units)
+    flops = 6 * batch_rows * spec.multiply_adds_per_row
     if flops < _MIN_SPLIT_FLOPS or batch_rows < 2 * _MIN_PART_ROWS:
         return 1
     return max(1, min(omp_threads(), _blas_threads(), batch_rows // _MIN_PART_ROWS))
 
 
-def chunk_threads(layer_units, n_samples: int, chunk_rows: int) -> int:
+def chunk_threads(spec, n_samples: int, chunk_rows: int) -> int:
     """Threads for inference over `n_samples` rows in chunks of `chunk_rows`:
     one per chunk up to OpenMP's and BLAS's limits, when there is enough
     work. Results do not depend on it (each row is computed alike)."""
     n_chunks = -(-n_samples // chunk_rows)
-    flops = 2 * chunk_rows * _n_weights(layer_units)
+    flops = 2 * chunk_rows * spec.multiply_adds_per_row
     if n_chunks < 2 or flops < _MIN_SPLIT_FLOPS:
         return 1
     return max(1, min(omp_threads(), _blas_threads(), n_chunks))

@@ -1,19 +1,19 @@
-"""The engine's entry points (fastmlp/_training.pyx: Epochs, loss_gradient)
+"""The engine's training entry points (Epochs, loss_gradient)
 refuse buffers they would read or write out of bounds, before using them."""
 import numpy as np
 import pytest
 
-from fastmlp._engine._activations import Activation
-from fastmlp._engine._losses import Output
+from engine_specs import network_spec
+from fastmlp._engine._epochs import Epochs
+from fastmlp._engine._full_batch import loss_gradient
 from fastmlp._engine._network import Network
-from fastmlp._engine._optimizers import Solver
-from fastmlp._engine._training import Epochs, loss_gradient
+from fastmlp._engine._optimizers import Rule, StepSettings
 
 N_ROWS, BATCH, N_PARTS = 10, 4, 2
 
 
 def _buffers(dtype=np.float64):
-    network = Network([3, 5, 1], Activation.RELU, Output.BINARY_LOG_LOSS)
+    network = Network(network_spec([3, 5, 1], "relu", "binary_log_loss"))
     n = network.n_params
     part_rows = -(-BATCH // N_PARTS)
     rng = np.random.RandomState(0)
@@ -39,7 +39,10 @@ def _buffers(dtype=np.float64):
 
 
 def _adam(epochs, t=0):
-    return epochs.run(Solver.ADAM, 1e-3, 0.9, True, 0.9, 0.999, 1e-8, 1e-4, 1.0, t)
+    settings = StepSettings(Rule.ADAM, 1e-3, 1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                            t=t)
+    loss_sum, n_batches, finite, interrupt = epochs.run(settings)
+    return loss_sum, settings.t, n_batches, finite, interrupt
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -55,7 +58,7 @@ def test_epochs_run_and_count_minibatches(dtype):
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(moment_1=np.zeros(3)), "moments"),
+    (dict(moment_1=np.zeros(3)), "optimizer state"),
     (dict(params=np.zeros(4)), "wrong size"),
     (dict(grads=np.zeros(5)), "wrong size"),
     (dict(work=np.zeros(5)), "wrong size"),
@@ -84,9 +87,9 @@ def test_adam_needs_its_second_moment():
     b = _buffers()
     b["moment_2"] = np.zeros(1)
     epochs = Epochs(**b)
-    with pytest.raises(ValueError, match="second moment"):
+    with pytest.raises(ValueError, match="second state buffer"):
         _adam(epochs)
-    assert epochs.run(Solver.SGD, 1e-3, 0.9, True, 0.9, 0.999, 1e-8, 1e-4, 1.0, 0)[3]
+    assert epochs.run(StepSettings(Rule.SGD, 1e-3, 1e-4, momentum=0.9, nesterov=True))[2]
 
 
 @pytest.mark.parametrize("change, message", [

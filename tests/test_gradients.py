@@ -10,24 +10,16 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fastmlp._engine._activations import Activation
-from fastmlp._engine_input import engine_input
-from fastmlp._engine._losses import Output
+from engine_specs import OUTPUT_LOSSES as OUTPUTS, network_spec
+from fastmlp._engine._full_batch import loss_gradient
 from fastmlp._engine._network import Network
-from fastmlp._engine._training import loss_gradient
+from fastmlp._engine_input import engine_input
 from numpy_reference import forward, loss as reference_loss
-
-OUTPUTS = {
-    "squared_error": Output.SQUARED_ERROR,
-    "poisson": Output.POISSON,
-    "binary_log_loss": Output.BINARY_LOG_LOSS,
-    "log_loss": Output.LOG_LOSS,
-}
 
 
 def engine_loss_grad(layer_units, activation, output, params, X, Y, sw, alpha, chunk_rows,
                      n_parts=1):
-    network = Network(layer_units, Activation[activation.upper()], OUTPUTS[output])
+    network = Network(network_spec(layer_units, activation, output))
     dtype = params.dtype
     grads = np.full(n_parts * params.shape[0], np.nan, dtype=dtype)
     part_rows = -(-chunk_rows // n_parts)

@@ -4,8 +4,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit
 
-from fastmlp._engine._activations import Activation
-from fastmlp._engine._losses import Output
+from engine_specs import LOSS_CODES as OUTPUTS, OUT_ACTIVATION_CODES
+from fastmlp._engine._common import Activation, Loss
 from fastmlp._engine._testing import (
     _activation_derivative_memview,
     _outer_activation_derivative_memview,
@@ -25,12 +25,6 @@ from numpy_reference import HIDDEN, OUTPUT_ACTIVATION, per_sample_loss
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
-OUTPUTS = {
-    "squared_error": Output.SQUARED_ERROR,
-    "poisson": Output.POISSON,
-    "binary_log_loss": Output.BINARY_LOG_LOSS,
-    "log_loss": Output.LOG_LOSS,
-}
 
 
 def _data(dtype, shape=(13, 7), scale=3.0, seed=0):
@@ -130,7 +124,7 @@ def test_log_loss_of_clipped_probabilities_does_not_underflow(dtype, output):
 def test_output_activation(dtype, output):
     Z, b = _data(dtype, scale=1.0), _data(dtype, (7,), seed=1)
     expected = OUTPUT_ACTIVATION[output](Z.astype(np.float64) + b)
-    _output_activation_memview(Z, b, OUTPUTS[output])
+    _output_activation_memview(Z, b, OUT_ACTIVATION_CODES[output])
     np.testing.assert_allclose(Z, expected, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
 
 
@@ -202,9 +196,9 @@ def test_log_loss_with_class_index_targets_equals_one_hot(dtype, weighted):
     sw = (np.random.RandomState(3).uniform(0.1, 2, 13).astype(dtype) if weighted
           else np.empty(0, dtype))
     Z1, d1, Z2, d2 = Z.copy(), np.empty_like(Z), Z.copy(), np.empty_like(Z)
-    one_hot = _output_loss_delta_memview(Z1, b, Y, sw, Output.LOG_LOSS, 0.5, d1)
+    one_hot = _output_loss_delta_memview(Z1, b, Y, sw, Loss.LOG_LOSS, 0.5, d1)
     indices = Y.argmax(axis=1).astype(dtype).reshape(-1, 1)
-    by_index = _output_loss_delta_memview(Z2, b, indices, sw, Output.LOG_LOSS, 0.5, d2)
+    by_index = _output_loss_delta_memview(Z2, b, indices, sw, Loss.LOG_LOSS, 0.5, d2)
     assert by_index == one_hot
     np.testing.assert_array_equal(Z2, Z1)
     np.testing.assert_array_equal(d2, d1)

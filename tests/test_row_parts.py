@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastmlp._base
 from fastmlp import MLPClassifier, MLPRegressor
+from engine_specs import network_spec
 from fastmlp._threads import row_parts, single_threaded_blas
 
 RTOL = {np.float32: 2e-4, np.float64: 1e-9}
@@ -75,7 +76,7 @@ def test_parts_with_sample_weights_and_early_stopping(monkeypatch, dtype):
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 # (16,): 163 parameters, which every thread steps on its own copy; (64, 40):
-# 3235, which the threads step in shared slices (_training.MIN_THREADED_STEP)
+# 3235, which the threads step in shared slices (_epochs.MIN_THREADED_STEP)
 @pytest.mark.parametrize("hidden", [(16,), (64, 40)])
 def test_result_depends_on_parts_not_on_threads(monkeypatch, solver, hidden):
     X, y = _data(np.float64, False)
@@ -120,20 +121,20 @@ def test_blas_limits_are_restored_after_fits_in_parallel_threads(monkeypatch):
 
 def test_small_minibatches_are_not_cut():
     # opening parallel regions would cost more than these save
-    assert row_parts([2, 4, 1], 200) == 1
-    assert row_parts([2, 16, 1], 64) == 1
+    assert row_parts(network_spec([2, 4, 1], "relu", "log_loss"), 200) == 1
+    assert row_parts(network_spec([2, 16, 1], "relu", "log_loss"), 64) == 1
     with threadpool_limits(2):
-        assert row_parts([2, 16, 1], 200) == 2
+        assert row_parts(network_spec([2, 16, 1], "relu", "log_loss"), 200) == 2
         # BLAS limited to one thread (to run fits in parallel threads) keeps
         # fits to one thread, but not while fastmlp itself holds it there
         with threadpool_limits(1, user_api="blas"):
-            assert row_parts([2, 16, 1], 200) == 1
+            assert row_parts(network_spec([2, 16, 1], "relu", "log_loss"), 200) == 1
         with single_threaded_blas():
-            assert row_parts([2, 16, 1], 200) == 2
+            assert row_parts(network_spec([2, 16, 1], "relu", "log_loss"), 200) == 2
     # a single row cannot be cut
-    assert row_parts([100, 256, 256, 10], 1) == 1
+    assert row_parts(network_spec([100, 256, 256, 10], "relu", "log_loss"), 1) == 1
     with threadpool_limits(1, user_api="openmp"):
-        assert row_parts([100, 256, 256, 10], 200) == 1
+        assert row_parts(network_spec([100, 256, 256, 10], "relu", "log_loss"), 200) == 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -170,7 +171,7 @@ def test_fits_in_forked_children_after_a_threaded_fit_do_not_hang():
     import multiprocessing
 
     with threadpool_limits(2):
-        assert row_parts([7, 64, 3], 200) == 2
+        assert row_parts(network_spec([7, 64, 3], "relu", "log_loss"), 200) == 2
         _fit_and_score(0)  # the parent's OpenMP threads now exist
         pool = multiprocessing.get_context("fork").Pool(2)
         try:

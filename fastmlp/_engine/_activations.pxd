@@ -3,11 +3,7 @@
 from cython cimport floating
 from libc.math cimport exp, tanh, expf, tanhf, fabs, fabsf
 
-cpdef enum Activation:
-    IDENTITY = 0
-    LOGISTIC = 1
-    TANH = 2
-    RELU = 3
+from ._common cimport Activation, IDENTITY, LOGISTIC, TANH, RELU
 
 
 cdef inline floating identity(floating z) noexcept nogil:

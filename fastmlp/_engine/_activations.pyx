@@ -49,7 +49,7 @@ cdef void bias_activation(floating* Z,             # IN/OUT (n_samples, n_units)
     elif activation == LOGISTIC:
         for i in range(n_samples):
             _bias_logistic_row(Z + i * n_units, bias, n_units)
-    else:
+    elif activation == IDENTITY:
         for i in range(n_samples):
             _bias_identity_row(Z + i * n_units, bias, n_units)
 
@@ -69,6 +69,7 @@ cdef void activation_derivative(floating* delta,    # IN/OUT (n_samples, n_units
     elif activation == LOGISTIC:
         for i in range(n):
             delta[i] = logistic_derivative(delta[i], A[i])
+    # IDENTITY: f' = 1, delta unchanged
 
 
 cdef void outer_activation_derivative(floating* delta,     # OUT (n_samples, n_units)
@@ -80,23 +81,44 @@ cdef void outer_activation_derivative(floating* delta,     # OUT (n_samples, n_u
     """delta[i, j] = d[i] w[j] f'(z[i, j]), written from A = f(z): the delta of
     a layer under a one-unit layer, whose product d @ w.T is an outer product
     (BLAS would take a call and a zeroing pass for it)"""
-    cdef Py_ssize_t i, j
-    cdef floating di
-    cdef floating* row
-    cdef const floating* a
-    for i in range(n_samples):
-        di = d[i]
-        row = delta + i * n_units
-        a = A + i * n_units
-        if activation == RELU:
-            for j in range(n_units):
-                row[j] = relu_derivative(di * w[j], a[j])
-        elif activation == TANH:
-            for j in range(n_units):
-                row[j] = tanh_derivative(di * w[j], a[j])
-        elif activation == LOGISTIC:
-            for j in range(n_units):
-                row[j] = logistic_derivative(di * w[j], a[j])
-        else:
-            for j in range(n_units):
-                row[j] = identity_derivative(di * w[j], a[j])
+    cdef Py_ssize_t i
+    if activation == RELU:
+        for i in range(n_samples):
+            _outer_relu_row(delta + i * n_units, d[i], w, A + i * n_units, n_units)
+    elif activation == TANH:
+        for i in range(n_samples):
+            _outer_tanh_row(delta + i * n_units, d[i], w, A + i * n_units, n_units)
+    elif activation == LOGISTIC:
+        for i in range(n_samples):
+            _outer_logistic_row(delta + i * n_units, d[i], w, A + i * n_units, n_units)
+    elif activation == IDENTITY:
+        for i in range(n_samples):
+            _outer_identity_row(delta + i * n_units, d[i], w, A + i * n_units, n_units)
+
+
+cdef inline void _outer_relu_row(floating* row, floating di, const floating* w,
+                                 const floating* a, Py_ssize_t n_units) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n_units):
+        row[j] = relu_derivative(di * w[j], a[j])
+
+
+cdef inline void _outer_tanh_row(floating* row, floating di, const floating* w,
+                                 const floating* a, Py_ssize_t n_units) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n_units):
+        row[j] = tanh_derivative(di * w[j], a[j])
+
+
+cdef inline void _outer_logistic_row(floating* row, floating di, const floating* w,
+                                     const floating* a, Py_ssize_t n_units) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n_units):
+        row[j] = logistic_derivative(di * w[j], a[j])
+
+
+cdef inline void _outer_identity_row(floating* row, floating di, const floating* w,
+                                     const floating* a, Py_ssize_t n_units) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n_units):
+        row[j] = identity_derivative(di * w[j], a[j])

@@ -8,51 +8,51 @@ from libc.stdlib cimport malloc, free
 cimport openmp
 from libc.string cimport memcpy
 
-from ._network cimport Network, Net, Work, Input, forward, layer_activations, \
-    set_input, all_finite
+from ._common cimport Net, PartLayout, Input, all_finite
+from ._network cimport Network, forward, layer_activations, set_input
 from ._losses cimport output_activation
 
 
-cdef void _predict_chunk(const Net* net, const Work* w, const floating* params,
+cdef void _predict_chunk(const Net* net, const PartLayout* part, const floating* params,
                          Input inp, Py_ssize_t start, Py_ssize_t n_rows,
                          floating* work,   # this thread's work buffer
                          floating* out) noexcept nogil:
     """out[start:start + n_rows] = network output of those rows"""
-    cdef Py_ssize_t n_outputs = net.units[net.n_layers]
+    cdef Py_ssize_t n_outputs = net.n_outputs
     cdef floating* A_out
     if inp.x != NULL:
-        inp.x = <void*>(<const floating*>inp.x + start * net.units[0])
+        inp.x = <void*>(<const floating*>inp.x + start * net.n_features)
     else:
         inp.row_start = start
-    forward(net, params, &inp, n_rows, work, w)
-    A_out = layer_activations(net, work, w, net.n_layers)
-    output_activation(A_out, params + net.intercept_start[net.n_layers - 1],
-                      n_rows, n_outputs, net.output)
+    forward(net, params, &inp, n_rows, work, part)
+    A_out = layer_activations(net, work, part, net.n_layers - 1)
+    output_activation(A_out, params + net.layers[net.n_layers - 1].intercept,
+                      n_rows, n_outputs, net.out_activation)
     memcpy(out + start * n_outputs, A_out, n_rows * n_outputs * sizeof(floating))
 
 
-cdef int _predict_chunks(const Net* net, Work* w, const floating* params,
+cdef int _predict_chunks(const Net* net, PartLayout* part, const floating* params,
                          Input* inp, Py_ssize_t n_samples,
                          floating* out, int n_threads) noexcept nogil:
     """out = network output (output activation applied) for every row, in
-    chunks of w.max_rows rows spread over n_threads OpenMP threads (with
+    chunks of part.max_rows rows spread over n_threads OpenMP threads (with
     n_threads > 1, BLAS must be single-threaded: the caller's job); returns
     -1 if the work buffers cannot be allocated"""
-    cdef Py_ssize_t c, start, n_chunks = (n_samples + w.max_rows - 1) // w.max_rows
-    cdef floating* work = <floating*>malloc(n_threads * w.size * sizeof(floating))
+    cdef Py_ssize_t c, start, n_chunks = (n_samples + part.max_rows - 1) // part.max_rows
+    cdef floating* work = <floating*>malloc(n_threads * part.size * sizeof(floating))
     if work == NULL:
         return -1
     if n_threads == 1:
         for c in range(n_chunks):
-            start = c * w.max_rows
-            _predict_chunk(net, w, params, inp[0], start,
-                           min(w.max_rows, n_samples - start), work, out)
+            start = c * part.max_rows
+            _predict_chunk(net, part, params, inp[0], start,
+                           min(part.max_rows, n_samples - start), work, out)
     else:
         for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
-            start = c * w.max_rows
-            _predict_chunk(net, w, params, inp[0], start,
-                           min(w.max_rows, n_samples - start),
-                           work + openmp.omp_get_thread_num() * w.size, out)
+            start = c * part.max_rows
+            _predict_chunk(net, part, params, inp[0], start,
+                           min(part.max_rows, n_samples - start),
+                           work + openmp.omp_get_thread_num() * part.size, out)
     free(work)
     return 0
 
@@ -72,11 +72,11 @@ def predict_dense(Network network,
     """
     cdef Net* net = &network.net
     cdef Py_ssize_t n_samples = X.shape[0]
-    cdef Work w = network.inference_layout(max(1, min(chunk_rows, n_samples)))
+    cdef PartLayout part = network.inference_layout(max(1, min(chunk_rows, n_samples)))
     cdef Input inp
     cdef int status
-    if params.shape[0] != net.n_params or X.shape[1] != net.units[0] \
-            or out.shape[0] != n_samples or out.shape[1] != net.units[net.n_layers]:
+    if params.shape[0] != net.n_params or X.shape[1] != net.n_features \
+            or out.shape[0] != n_samples or out.shape[1] != net.n_outputs:
         raise ValueError("buffers of the wrong size")
     if n_samples == 0:
         return True
@@ -85,7 +85,7 @@ def predict_dense(Network network,
         if check_finite and not all_finite(&X[0, 0], X.shape[0] * X.shape[1]):
             status = 1
         else:
-            status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0],
+            status = _predict_chunks(net, &part, &params[0], &inp, n_samples, &out[0, 0],
                                      max(1, n_threads))
     if status < 0:
         raise MemoryError("cannot allocate the prediction work buffer")
@@ -101,17 +101,17 @@ def predict_sparse(Network network,
     """out = network output for every row of the CSR matrix X."""
     cdef Net* net = &network.net
     cdef Py_ssize_t n_samples = indptr.shape[0] - 1
-    cdef Work w = network.inference_layout(max(1, min(chunk_rows, n_samples)))
+    cdef PartLayout part = network.inference_layout(max(1, min(chunk_rows, n_samples)))
     cdef Input inp
     cdef int status = 0
     if params.shape[0] != net.n_params or out.shape[0] != n_samples \
-            or out.shape[1] != net.units[net.n_layers]:
+            or out.shape[1] != net.n_outputs:
         raise ValueError("buffers of the wrong size")
     if n_samples == 0:
         return
     set_input(&inp, NULL, &data[0], &indices[0], &indptr[0])
     with nogil:
-        status = _predict_chunks(net, &w, &params[0], &inp, n_samples, &out[0, 0],
+        status = _predict_chunks(net, &part, &params[0], &inp, n_samples, &out[0, 0],
                                  max(1, n_threads))
     if status < 0:
         raise MemoryError("cannot allocate the prediction work buffer")

@@ -1,19 +1,16 @@
 # Output layers: the output activation fused with its loss and the output delta.
 from cython cimport floating
 
-cpdef enum Output:
-    SQUARED_ERROR = 0    # identity output, half squared error
-    POISSON = 1          # exp output, half Poisson deviance
-    BINARY_LOG_LOSS = 2  # logistic output per column (binary, multilabel)
-    LOG_LOSS = 3         # softmax output (multiclass)
+from ._common cimport Loss, SQUARED_ERROR, POISSON, BINARY_LOG_LOSS, LOG_LOSS, \
+    OutActivation, OUT_IDENTITY, OUT_EXP, OUT_LOGISTIC, OUT_SOFTMAX
 
 
 cdef double output_loss_delta(floating* Z, const floating* bias,
                               const floating* Y, const floating* sample_weight,
                               Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                              Py_ssize_t n_targets, int output, floating delta_scale,
+                              Py_ssize_t n_targets, int loss, floating delta_scale,
                               floating* delta) noexcept nogil
 
 cdef void output_activation(floating* Z, const floating* bias,
                             Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                            int output) noexcept nogil
+                            int out_activation) noexcept nogil

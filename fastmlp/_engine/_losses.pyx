@@ -82,7 +82,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
                               const floating* Y,         # IN (n_samples, n_targets)
                               const floating* sample_weight,  # IN (n_samples,) or NULL
                               Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                              Py_ssize_t n_targets, int output, floating delta_scale,
+                              Py_ssize_t n_targets, int loss, floating delta_scale,
                               floating* delta) noexcept nogil:  # OUT (n_samples, n_outputs)
     """p = f(z + bias); delta = (p - y) * sw * delta_scale; return sum_i sw_i loss_i
 
@@ -103,7 +103,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
     cdef _LogSum logs = _LogSum(1, 0, 0)
 
     # the switch is outside the row loop, so each loop body is straight code
-    if output == LOG_LOSS and n_targets == 1:
+    if loss == LOG_LOSS and n_targets == 1:
         # Y holds the class index of each row: the one-hot matrix never
         # exists (n_samples x n_classes values saved on a big fit)
         for i in range(n_samples):
@@ -121,7 +121,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
                 total += w * -_clipped_log(z[c], eps)
             else:
                 _log_sum_factor(&logs, _clip(z[c], eps))
-    elif output == LOG_LOSS:
+    elif loss == LOG_LOSS:
         for i in range(n_samples):
             z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
             if sample_weight != NULL:
@@ -137,7 +137,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
                     loss_i -= y[k] * _clipped_log(z[k], eps)
                 d[k] = (z[k] - y[k]) * w * delta_scale
             total += w * loss_i
-    elif output == BINARY_LOG_LOSS:
+    elif loss == BINARY_LOG_LOSS:
         for i in range(n_samples):
             z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
             if sample_weight != NULL:
@@ -157,7 +157,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
                     loss_i += _binary_log_loss(yk, p, eps)
                 d[k] = (p - yk) * w * delta_scale
             total += w * loss_i
-    elif output == POISSON:
+    elif loss == POISSON:
         for i in range(n_samples):
             z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
             if sample_weight != NULL:
@@ -173,7 +173,7 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
                 z[k] = p
                 d[k] = (p - y[k]) * w * delta_scale
             total += w * loss_i
-    else:
+    elif loss == SQUARED_ERROR:
         for i in range(n_samples):
             z, y, d = Z + i * n_outputs, Y + i * n_outputs, delta + i * n_outputs
             if sample_weight != NULL:
@@ -191,22 +191,28 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
 cdef void output_activation(floating* Z,           # IN z - bias, OUT p = f(z)
                             const floating* bias,  # IN (n_outputs,)
                             Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                            int output) noexcept nogil:
+                            int out_activation) noexcept nogil:
     """p = f(z + bias) in place, for inference"""
     cdef Py_ssize_t i, k
     cdef floating* z
-    for i in range(n_samples):
-        z = Z + i * n_outputs
-        if output == LOG_LOSS:
+    if out_activation == OUT_SOFTMAX:
+        for i in range(n_samples):
+            z = Z + i * n_outputs
             for k in range(n_outputs):
                 z[k] = z[k] + bias[k]
             _softmax_row(z, n_outputs)
-        elif output == BINARY_LOG_LOSS:
+    elif out_activation == OUT_LOGISTIC:
+        for i in range(n_samples):
+            z = Z + i * n_outputs
             for k in range(n_outputs):
                 z[k] = logistic(z[k] + bias[k])
-        elif output == POISSON:
+    elif out_activation == OUT_EXP:
+        for i in range(n_samples):
+            z = Z + i * n_outputs
             for k in range(n_outputs):
                 z[k] = _exp(z[k] + bias[k])
-        else:
+    elif out_activation == OUT_IDENTITY:
+        for i in range(n_samples):
+            z = Z + i * n_outputs
             for k in range(n_outputs):
                 z[k] = z[k] + bias[k]

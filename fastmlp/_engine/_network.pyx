@@ -1,217 +1,210 @@
-"""Forward and backward passes over one chunk of rows.
+"""The network as the engine holds it, and the forward and backward passes
+over one row part.
 
-Parameters and gradients each live in one flat buffer laid out as
-scikit-learn packs them for lbfgs: all coefficient matrices (row-major), then
-all intercept vectors. Activations and deltas live in one work buffer per
-fit, laid out by `Work`, so no pass allocates.
-
-Layer l maps A_l (n_rows, units[l]) to A_{l+1} = f(A_l @ W_l + b_l); A_0 is
-the input. delta_{l+1} = dLoss/dZ_{l+1}; the input layer gets no delta.
+A `Network` is built from a `NetworkSpec` (fastmlp/_spec.py), which alone
+derives where every parameter group lives in the flat buffer and which
+columns of a row part's work buffer hold what; the passes only read those
+offsets. Activations, pre-activations (for layers whose derivative needs
+them) and deltas live in one work buffer per row part, allocated once per
+fit, so no pass allocates.
 """
-import numpy as np
+from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
+from . import _common
 from ._blas cimport _gemm, _gemv, NoTrans, Trans
 from ._activations cimport bias_activation, activation_derivative, \
     outer_activation_derivative
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 from ._narrow cimport is_narrow, narrow_product, narrow_gradient
 
+# The codes each kernel knows; anything else is refused when a network is
+# built, so no kernel ever meets an unknown code.
+_ACTIVATIONS = frozenset(int(code) for code in _common.Activation)
+_LOSSES = frozenset(int(code) for code in _common.Loss)
+_OUT_ACTIVATIONS = frozenset(int(code) for code in _common.OutActivation)
+
 
 cdef class Network:
-    """Shape of a network and where its layers live in the flat buffers.
+    """The engine's view of a `NetworkSpec`: per-layer offsets and codes.
 
     Parameters
     ----------
-    layer_units : sequence of int
-        Widths from the input to the output layer.
-    activation : int
-        Hidden activation, an `_activations.Activation`.
-    output : int
-        Output layer and loss, a `_losses.Output`.
+    spec : fastmlp._spec.NetworkSpec
     """
 
-    def __init__(self, layer_units, int activation, int output):
-        units = np.asarray(layer_units, dtype=np.intp)
-        if units.ndim != 1 or units.shape[0] < 2 or (units < 1).any():
-            raise ValueError(f"invalid layer widths {list(layer_units)}")
-        n_layers = units.shape[0] - 1
-        coef_sizes = units[:n_layers] * units[1:]
-        coef_start = np.concatenate([[0], np.cumsum(coef_sizes)]).astype(np.intp)
-        n_coefs = int(coef_start[n_layers])
-        intercept_start = (n_coefs + np.concatenate([[0], np.cumsum(units[1:])])).astype(np.intp)
-        unit_start = np.concatenate([[0, 0], np.cumsum(units[1:])]).astype(np.intp)
-        self._arrays = (units, coef_start, intercept_start, unit_start)
+    def __cinit__(self):
+        self._layers = NULL
 
-        cdef Py_ssize_t[::1] u = units, cs = coef_start, ist = intercept_start, us = unit_start
+    def __dealloc__(self):
+        free(self._layers)
+
+    def __init__(self, spec):
+        cdef Py_ssize_t l, n_layers = spec.n_layers
+        cdef Layer* layer
+        codes = [spec.hidden_activation_code(l) for l in range(n_layers - 1)]
+        unknown = [c for c in codes if c not in _ACTIVATIONS]
+        if unknown or spec.loss_code not in _LOSSES \
+                or spec.out_activation_code not in _OUT_ACTIVATIONS:
+            raise ValueError(f"the engine has no kernel for activation codes {unknown}, "
+                             f"loss {spec.loss_code} or output {spec.out_activation_code}")
+        columns = spec.work_columns(False)
+        coefs, intercepts = spec.groups("coef"), spec.groups("intercept")
+        self.spec = spec
+        free(self._layers)
+        self._layers = <Layer*>malloc(n_layers * sizeof(Layer))
+        if self._layers == NULL:
+            raise MemoryError()
+        for l in range(n_layers):
+            layer = &self._layers[l]
+            layer.n_in, layer.n_out = coefs[l].shape
+            layer.coef = coefs[l].start
+            layer.intercept = intercepts[l].start
+            layer.activation = codes[l] if l < n_layers - 1 else -1
+            params = spec.activation_params(l) if l < n_layers - 1 else ()
+            layer.act_params[0] = params[0] if len(params) > 0 else 0
+            layer.act_params[1] = params[1] if len(params) > 1 else 0
+            layer.act_col = columns.act_cols[l]
+            layer.pre_col = columns.pre_cols[l]
+            layer.delta_col = columns.delta_cols[l]
         self.net.n_layers = n_layers
-        self.net.units = &u[0]
-        self.net.coef_start = &cs[0]
-        self.net.intercept_start = &ist[0]
-        self.net.unit_start = &us[0]
-        self.net.n_coefs = n_coefs
-        self.net.n_params = int(intercept_start[n_layers])
-        self.net.n_hidden_units = int(units[1:].sum())
-        self.net.activation = activation
-        self.net.output = output
+        self.net.layers = self._layers
+        self.net.n_features = spec.n_features
+        self.net.n_outputs = spec.n_outputs
+        self.net.n_params = spec.n_params
+        self.net.n_coefs = spec.n_coefs
+        self.net.loss = spec.loss_code
+        self.net.out_activation = spec.out_activation_code
+        self.net.loss_param = spec.loss_param
 
     @property
     def n_params(self):
         """Length of the flat parameter buffer."""
         return self.net.n_params
 
-    @property
-    def values_per_row(self):
-        """Work-buffer values one row of a chunk needs (input, activations, deltas)."""
-        return self.net.units[0] + 2 * self.net.n_hidden_units
-
-    @property
-    def n_coefs(self):
-        """Number of coefficients (they precede the intercepts)."""
-        return self.net.n_coefs
-
-    @property
-    def layer_units(self):
-        """Layer widths, input first."""
-        return [int(u) for u in self._arrays[0]]
-
-    def coef_slices(self):
-        """(start, stop, shape) of each coefficient matrix in the flat buffer."""
-        return [(int(self.net.coef_start[l]), int(self.net.coef_start[l + 1]),
-                 (int(self.net.units[l]), int(self.net.units[l + 1])))
-                for l in range(self.net.n_layers)]
-
-    def intercept_slices(self):
-        """(start, stop) of each intercept vector in the flat buffer."""
-        return [(int(self.net.intercept_start[l]), int(self.net.intercept_start[l + 1]))
-                for l in range(self.net.n_layers)]
-
     def work_size(self, Py_ssize_t max_rows, bint gather):
-        """Length of the work buffer for chunks of up to max_rows rows."""
-        return self.work_layout(max_rows, gather).size
+        """Length of a row part's work buffer for up to max_rows rows."""
+        return self.part_layout(max_rows, gather).size
 
-    cdef Work inference_layout(self, Py_ssize_t max_rows):
-        """Activations only: inference gathers nothing and has no deltas."""
-        cdef Work w
-        w.max_rows = max_rows
-        w.x = w.y = w.sw = w.ones = w.act = 0
-        w.delta = w.size = max_rows * self.net.n_hidden_units
-        return w
+    cdef PartLayout part_layout(self, Py_ssize_t max_rows, bint gather):
+        """Training: every block of the spec's work columns."""
+        cdef PartLayout part
+        columns = self.spec.work_columns(gather)
+        part.max_rows = max_rows
+        part.x = max_rows * columns.x
+        part.y = max_rows * columns.y
+        part.sw = max_rows * columns.sw
+        part.ones = max_rows * columns.ones
+        part.act = max_rows * columns.act
+        part.pre = max_rows * columns.pre
+        part.delta = max_rows * columns.delta
+        part.size = max_rows * columns.total
+        return part
 
-    cdef Work work_layout(self, Py_ssize_t max_rows, bint gather):
-        cdef Work w
-        cdef Py_ssize_t n_outputs = self.net.units[self.net.n_layers]
-        w.max_rows = max_rows
-        w.x = 0
-        w.y = w.x + (max_rows * self.net.units[0] if gather else 0)
-        w.sw = w.y + max_rows * n_outputs
-        w.ones = w.sw + max_rows
-        w.act = w.ones + max_rows
-        w.delta = w.act + max_rows * self.net.n_hidden_units
-        w.size = w.delta + max_rows * self.net.n_hidden_units
-        return w
+    cdef PartLayout inference_layout(self, Py_ssize_t max_rows):
+        """Predictions: the activation block alone (no gathering, no deltas)."""
+        cdef PartLayout part
+        part.max_rows = max_rows
+        part.x = part.y = part.sw = part.ones = part.act = part.pre = part.delta = 0
+        part.size = max_rows * self.spec.inference_columns
+        return part
 
 
-cdef void fill_ones(floating* work, const Work* w) noexcept nogil:
-    """Set the ones vector backward() sums columns with; once per call."""
+cdef void fill_ones(floating* work, const PartLayout* part) noexcept nogil:
+    """Set the ones vector backward() sums columns with; once per fit."""
     cdef Py_ssize_t r
-    for r in range(w.max_rows):
-        work[w.ones + r] = 1
-
-
-cdef floating* layer_activations(const Net* net, floating* work, const Work* w,
-                                 Py_ssize_t layer) noexcept nogil:
-    """A_layer (layer >= 1) in the work buffer, rows of units[layer]"""
-    return work + w.act + w.max_rows * net.unit_start[layer]
-
-
-cdef floating* layer_delta(const Net* net, floating* work, const Work* w,
-                           Py_ssize_t layer) noexcept nogil:
-    """dLoss/dZ_layer (layer >= 1) in the work buffer, rows of units[layer]"""
-    return work + w.delta + w.max_rows * net.unit_start[layer]
+    for r in range(part.max_rows):
+        work[part.ones + r] = 1
 
 
 cdef void forward(const Net* net, const floating* params,
-                  Input* inp,                 # IN the chunk's rows
+                  Input* inp,                 # IN the row part's rows
                   Py_ssize_t n_rows,
-                  floating* work,             # OUT A_1..A_L
-                  const Work* w) noexcept nogil:
+                  floating* work,             # OUT every layer's output
+                  const PartLayout* part) noexcept nogil:
     """A_{l+1} = f(A_l @ W_l + b_l) for the hidden layers; the output layer is
     left as A_{L-1} @ W_{L-1}, for the caller's fused output pass"""
     cdef Py_ssize_t l
-    cdef const Py_ssize_t* units = net.units
+    cdef const Layer* layer
     cdef floating* A_out
     cdef const floating* W
     for l in range(net.n_layers):
-        A_out = layer_activations(net, work, w, l + 1)
-        W = params + net.coef_start[l]
+        layer = &net.layers[l]
+        A_out = layer_activations(net, work, part, l)
+        W = params + layer.coef
         if l > 0:
-            _gemm(NoTrans, NoTrans, n_rows, units[l + 1], units[l], 1,
-                  layer_activations(net, work, w, l), units[l], W, units[l + 1],
-                  0, A_out, units[l + 1])
-        elif inp.x != NULL and is_narrow(units[0], units[1]):
-            narrow_product(<floating*>inp.x, W, A_out, n_rows, units[0], units[1])
+            _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
+                  layer_activations(net, work, part, l - 1), layer.n_in, W, layer.n_out,
+                  0, A_out, layer.n_out)
+        elif inp.x != NULL and is_narrow(layer.n_in, layer.n_out):
+            narrow_product(<floating*>inp.x, W, A_out, n_rows, layer.n_in, layer.n_out)
         elif inp.x != NULL:
-            _gemm(NoTrans, NoTrans, n_rows, units[1], units[0], 1,
-                  <floating*>inp.x, units[0], W, units[1], 0, A_out, units[1])
+            _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
+                  <floating*>inp.x, layer.n_in, W, layer.n_out, 0, A_out, layer.n_out)
         else:
             csr_rows_dot(<floating*>inp.data, inp.indices, inp.indptr, inp.rows,
-                         inp.row_start, n_rows, W, units[1], A_out)
+                         inp.row_start, n_rows, W, layer.n_out, A_out)
         if l + 1 < net.n_layers:
-            bias_activation(A_out, params + net.intercept_start[l], n_rows,
-                            units[l + 1], net.activation)
+            bias_activation(A_out, params + layer.intercept, n_rows, layer.n_out,
+                            layer.activation)
 
 
 cdef void backward(const Net* net, const floating* params,
                    floating* grads,           # OUT (or += when accumulate)
                    Input* inp, Py_ssize_t n_rows,
-                   floating* work,            # IN A_l and delta_L, OUT delta_l
-                   const Work* w, bint accumulate) noexcept nogil:
+                   floating* work,            # IN activations and the output
+                                              # delta, OUT the hidden deltas
+                   const PartLayout* part, bint accumulate) noexcept nogil:
     """grad W_l (+)= A_l.T @ delta_{l+1}, grad b_l (+)= column sums of
-    delta_{l+1}, delta_l = (delta_{l+1} @ W_l.T) * f'(A_l), from the output
+    delta_{l+1}, delta_l = (delta_{l+1} @ W_l.T) * f'(z_l), from the output
     layer down; unscaled (see finalize_gradient). Needs fill_ones(work)."""
     cdef Py_ssize_t l
-    cdef const Py_ssize_t* units = net.units
+    cdef const Layer* layer
+    cdef const Layer* below
     cdef floating beta = 1 if accumulate else 0
     cdef floating* D
     cdef floating* dW
     for l in range(net.n_layers - 1, -1, -1):
-        D = layer_delta(net, work, w, l + 1)
-        dW = grads + net.coef_start[l]
+        layer = &net.layers[l]
+        D = layer_delta(net, work, part, l)
+        dW = grads + layer.coef
         if l > 0:
-            _gemm(Trans, NoTrans, units[l], units[l + 1], n_rows, 1,
-                  layer_activations(net, work, w, l), units[l], D, units[l + 1],
-                  beta, dW, units[l + 1])
-        elif inp.x != NULL and is_narrow(units[0], units[1]):
-            narrow_gradient(<floating*>inp.x, D, dW, n_rows, units[0], units[1],
+            _gemm(Trans, NoTrans, layer.n_in, layer.n_out, n_rows, 1,
+                  layer_activations(net, work, part, l - 1), layer.n_in, D, layer.n_out,
+                  beta, dW, layer.n_out)
+        elif inp.x != NULL and is_narrow(layer.n_in, layer.n_out):
+            narrow_gradient(<floating*>inp.x, D, dW, n_rows, layer.n_in, layer.n_out,
                             accumulate)
         elif inp.x != NULL:
-            _gemm(Trans, NoTrans, units[0], units[1], n_rows, 1,
-                  <floating*>inp.x, units[0], D, units[1], beta, dW, units[1])
+            _gemm(Trans, NoTrans, layer.n_in, layer.n_out, n_rows, 1,
+                  <floating*>inp.x, layer.n_in, D, layer.n_out, beta, dW, layer.n_out)
         else:
             if not accumulate:
-                memset(dW, 0, units[0] * units[1] * sizeof(floating))
+                memset(dW, 0, layer.n_in * layer.n_out * sizeof(floating))
             csr_rows_T_dot(<floating*>inp.data, inp.indices, inp.indptr, inp.rows,
-                           inp.row_start, n_rows, D, units[1], dW)
+                           inp.row_start, n_rows, D, layer.n_out, dW)
 
         # grad b_l (+)= delta_{l+1}.T @ ones: the column sums, vectorised by BLAS
-        _gemv(Trans, n_rows, units[l + 1], 1, D, units[l + 1], work + w.ones, 1,
-              beta, grads + net.intercept_start[l], 1)
+        _gemv(Trans, n_rows, layer.n_out, 1, D, layer.n_out, work + part.ones, 1,
+              beta, grads + layer.intercept, 1)
 
-        if l > 0 and units[l + 1] == 1:
+        if l == 0:
+            break
+        below = &net.layers[l - 1]
+        if layer.n_out == 1:
             # one unit above (a binary or single-target output): W_l is a
             # column, delta_{l+1} @ W_l.T an outer product, fused with f'
-            outer_activation_derivative(layer_delta(net, work, w, l), D,
-                                        params + net.coef_start[l],
-                                        layer_activations(net, work, w, l),
-                                        n_rows, units[l], net.activation)
-        elif l > 0:
-            _gemm(NoTrans, Trans, n_rows, units[l], units[l + 1], 1,
-                  D, units[l + 1], params + net.coef_start[l], units[l + 1],
-                  0, layer_delta(net, work, w, l), units[l])
-            activation_derivative(layer_delta(net, work, w, l),
-                                  layer_activations(net, work, w, l),
-                                  n_rows, units[l], net.activation)
+            outer_activation_derivative(layer_delta(net, work, part, l - 1), D,
+                                        params + layer.coef,
+                                        layer_activations(net, work, part, l - 1),
+                                        n_rows, layer.n_in, below.activation)
+        else:
+            _gemm(NoTrans, Trans, n_rows, layer.n_in, layer.n_out, 1,
+                  D, layer.n_out, params + layer.coef, layer.n_out,
+                  0, layer_delta(net, work, part, l - 1), layer.n_in)
+            activation_derivative(layer_delta(net, work, part, l - 1),
+                                  layer_activations(net, work, part, l - 1),
+                                  n_rows, layer.n_in, below.activation)
 
 
 cdef double finalize_gradient(const Net* net, const floating* params,

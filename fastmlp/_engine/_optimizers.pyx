@@ -1,4 +1,6 @@
-"""Adam and SGD (momentum, Nesterov) steps over the flat parameter buffer.
+"""Optimizer steps over the flat parameter buffer: SGD (momentum, Nesterov)
+and Adam, behind one interface (`StepRule`, `begin_step`, `take_step`), so
+the epoch loop names no optimizer.
 
 Each step is one loop that also finishes the gradient: the engine's backward
 pass leaves the raw sums A.T @ delta, and the step forms
@@ -10,6 +12,75 @@ Both follow scikit-learn's formulas operation for operation, so the same
 gradients give the same parameters.
 """
 from libc.math cimport sqrt, sqrtf, pow
+
+from ._common cimport all_finite
+
+
+cdef class StepSettings:
+    """An optimizer's settings, as the engine's steps read them.
+
+    Parameters
+    ----------
+    rule : int
+        A `Rule`.
+    learning_rate : float
+        SGD: the rate of this epoch's steps; Adam: learning_rate_init, which
+        each step bias-corrects.
+    alpha : float
+        L2 penalty on the coefficients.
+    momentum, nesterov : float, bool
+        SGD's.
+    beta_1, beta_2, epsilon : float
+        Adam's.
+    t : int
+        Steps taken so far.
+    """
+
+    def __init__(self, int rule, double learning_rate, double alpha, *,
+                 double momentum=0, bint nesterov=False, double beta_1=0,
+                 double beta_2=0, double epsilon=0, Py_ssize_t t=0):
+        if rule not in (SGD, ADAM):
+            raise ValueError(f"unknown optimizer rule {rule}")
+        self.rule = StepRule(rule, learning_rate, momentum, nesterov, beta_1, beta_2,
+                             epsilon, alpha, t)
+
+    @property
+    def t(self):
+        """Steps taken."""
+        return self.rule.t
+
+
+cdef double begin_step(StepRule* rule) noexcept nogil:
+    """Count the step; its rate"""
+    rule.t += 1
+    if rule.rule == ADAM:
+        return adam_learning_rate(rule.learning_rate, rule.beta_1, rule.beta_2, rule.t)
+    return rule.learning_rate
+
+
+cdef void take_step(const StepRule* rule, double rate,
+                    floating* params,          # IN/OUT (n,)
+                    const floating* grads,     # IN raw gradient sums (n,)
+                    floating* moment_1, floating* moment_2,  # IN/OUT (n,)
+                    Py_ssize_t n_coefs, Py_ssize_t n, double sw_sum) noexcept nogil:
+    """The rule's step over n parameters whose first n_coefs are coefficients
+    (the L2 penalty's)"""
+    if rule.rule == ADAM:
+        adam_step(params, grads, moment_1, moment_2, n_coefs, n, rule.alpha, sw_sum,
+                  rate, rule.beta_1, rule.beta_2, rule.epsilon)
+    elif rule.rule == SGD:
+        sgd_step(params, grads, moment_1, n_coefs, n, rule.alpha, sw_sum, rate,
+                 rule.momentum, rule.nesterov)
+
+
+cdef bint state_finite(const StepRule* rule, const floating* moment_1,
+                       const floating* moment_2, Py_ssize_t n_params) noexcept nogil:
+    """Whether the rule's state is finite: an overflowed Adam moment leaves
+    the parameters finite but frozen (m / sqrt(inf) = 0 at every later step),
+    divergence all the same"""
+    if rule.rule == ADAM:
+        return all_finite(moment_1, n_params) and all_finite(moment_2, n_params)
+    return True
 
 
 cdef double adam_learning_rate(double learning_rate_init, double beta_1,

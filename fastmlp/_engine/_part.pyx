@@ -1,0 +1,125 @@
+"""One row part's forward, loss and backward, shared by the stochastic
+epochs and the full-batch loss; and the checks of what they are handed.
+
+A part reads its rows either by index (a shuffled minibatch's rows: targets
+and sample weights are copied into the part's work buffer, and dense rows
+too when gathering) or as a contiguous range read in place (an lbfgs chunk,
+an unshuffled minibatch of dense X).
+"""
+from libc.string cimport memcpy
+
+from ._common cimport LOG_LOSS
+from ._network cimport forward, backward, layer_activations, layer_delta, set_input
+from ._losses cimport output_loss_delta
+
+
+cdef double part_loss_gradient(
+        const Net* net, const floating* params,
+        floating* grads,                # OUT (or += when accumulate) raw gradient sums
+        floating* work, const PartLayout* part,  # this part's work buffer
+        const Data* data,
+        const Py_ssize_t* rows,         # IN the part's rows, or NULL: start + r
+        Py_ssize_t start, Py_ssize_t n_rows, floating delta_scale, bint accumulate,
+        double* sw_sum) noexcept nogil:  # OUT the rows' sample-weight sum
+    """Forward, loss and output delta, backward over the part's rows into
+    grads; returns sum_i sw_i loss_i over them."""
+    cdef Py_ssize_t r, row
+    cdef Py_ssize_t n_features = net.n_features
+    cdef Py_ssize_t n_targets = data.n_targets
+    cdef const floating* X = <const floating*>data.x
+    cdef const floating* Y = <const floating*>data.y
+    cdef const floating* SW = <const floating*>data.sw
+    cdef floating* xbuf = work + part.x
+    cdef floating* ybuf = work + part.y
+    cdef floating* swbuf = work + part.sw
+    cdef const floating* y
+    cdef const floating* sw
+    cdef Input inp = data.csr
+    cdef double loss
+    if rows != NULL:
+        for r in range(n_rows):
+            row = rows[r]
+            memcpy(ybuf + r * n_targets, Y + row * n_targets, n_targets * sizeof(floating))
+            if SW != NULL:
+                swbuf[r] = SW[row]
+            if X != NULL and data.gather:
+                memcpy(xbuf + r * n_features, X + row * n_features,
+                       n_features * sizeof(floating))
+        if X != NULL:
+            # without gathering, a minibatch is a contiguous block of X
+            inp.x = <void*>(xbuf if data.gather else X + rows[0] * n_features)
+        else:
+            inp.rows = rows
+        y = ybuf
+        sw = swbuf if SW != NULL else NULL
+    else:
+        if X != NULL:
+            inp.x = <void*>(X + start * n_features)
+        else:
+            inp.row_start = start
+        y = Y + start * n_targets
+        sw = SW + start if SW != NULL else NULL
+    if sw != NULL:
+        sw_sum[0] = 0
+        for r in range(n_rows):
+            sw_sum[0] += sw[r]
+    else:
+        sw_sum[0] = n_rows
+    forward(net, params, &inp, n_rows, work, part)
+    loss = output_loss_delta(
+        layer_activations(net, work, part, net.n_layers - 1),
+        params + net.layers[net.n_layers - 1].intercept, y, sw, n_rows,
+        net.n_outputs, n_targets, net.loss, delta_scale,
+        layer_delta(net, work, part, net.n_layers - 1))
+    backward(net, params, grads, &inp, n_rows, work, part, accumulate)
+    return loss
+
+
+cdef Py_ssize_t check_targets(const Net* net, const floating[:, ::1] Y) except -1:
+    """Width of Y's rows: one column per output, or, for the log-loss, one
+    column of class indices (checked, since the engine indexes with them)."""
+    cdef Py_ssize_t i, n_outputs = net.n_outputs
+    cdef floating c
+    if Y.shape[1] == n_outputs:
+        return n_outputs
+    if Y.shape[1] != 1 or net.loss != LOG_LOSS:
+        raise ValueError(f"targets have {Y.shape[1]} columns for {n_outputs} outputs")
+    for i in range(Y.shape[0]):
+        c = Y[i, 0]
+        if not (0 <= c < n_outputs) or c != <Py_ssize_t>c:
+            raise ValueError(f"class index {c} out of range for {n_outputs} classes")
+    return 1
+
+
+cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
+                    const floating[::1] params, const floating[::1] grads,
+                    const floating[::1] work, const floating[:, ::1] X,
+                    const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                    const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
+                    const floating[::1] sample_weight, bint gather,
+                    Data* data) except -1:   # OUT
+    """Check the buffers' sizes for n_parts row parts of `part`'s layout and
+    the data's (dense X, or the CSR arrays when X has no rows) against Y's
+    rows and the network's input, and point `data` at them."""
+    cdef Py_ssize_t n_rows = Y.shape[0]
+    if n_parts < 1 or work.shape[0] < n_parts * part.size \
+            or params.shape[0] != net.n_params \
+            or grads.shape[0] < n_parts * net.n_params:
+        raise ValueError("work or parameter buffer of the wrong size")
+    if sample_weight.shape[0] not in (0, n_rows) or (
+            X.shape[0] > 0 and X.shape[0] != n_rows) or (
+            X.shape[0] == 0 and X_indptr.shape[0] != n_rows + 1):
+        raise ValueError("X, Y and sample_weight have different numbers of rows")
+    if X.shape[0] > 0 and X.shape[1] != net.n_features:
+        raise ValueError(f"X has {X.shape[1]} columns for {net.n_features} inputs")
+    data.n_targets = check_targets(net, Y)
+    data.y = &Y[0, 0]
+    data.sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    data.gather = gather and X.shape[0] > 0
+    if X.shape[0] > 0:
+        data.x = &X[0, 0]
+        set_input(&data.csr, NULL, NULL, NULL, NULL)
+    else:
+        data.x = NULL
+        set_input(&data.csr, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
+    return 0
