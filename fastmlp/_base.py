@@ -491,7 +491,37 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return bool(np.isfinite(opt_res.fun) and np.isfinite(params).all())
 
     def _fit_stochastic(self, network, params, X, Y, y, sample_weight, incremental):
-        dtype = params.dtype
+        """The stochastic solvers' fit: the optimizer, the validation split,
+        the engine's epochs, then the epoch loop. Returns whether the
+        parameters stayed finite."""
+        optimizer = self._stochastic_optimizer(network, params.dtype, incremental)
+        # early_stopping in partial_fit doesn't make sense
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        self._reset_stopping_state(self.early_stopping, incremental)
+        order, validation = self._validation_split(X, y, sample_weight)
+        epochs, batch_size, sw = self._epochs(network, params, optimizer, X, Y,
+                                              sample_weight, order)
+        finite = True
+        try:
+            # minibatches cut into parts need BLAS on one thread (_threads.py)
+            with single_threaded_blas(epochs.n_threads > 1):
+                self.n_iter_ = 0
+                for _ in range(self.max_iter):
+                    finite = self._run_epoch(epochs, optimizer, order, batch_size, sw)
+                    if not finite or self._end_epoch(optimizer, order.shape[0],
+                                                     validation, incremental):
+                        break
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if validation is not None and finite:
+            # restore best weights, in place so the views stay the model's
+            params[...] = self._best_params
+        return finite
+
+    def _stochastic_optimizer(self, network, dtype, incremental):
+        """The optimizer's state: new for a fit, kept across partial_fit calls."""
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
                 self._optimizer = SGDState(
@@ -504,152 +534,143 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     network.n_params, dtype, self.learning_rate_init,
                     self.beta_1, self.beta_2, self.epsilon,
                 )
-        optimizer = self._optimizer
-        optimizer.astype(dtype)
+        self._optimizer.astype(dtype)
+        return self._optimizer
 
-        # early_stopping in partial_fit doesn't make sense
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        self._reset_stopping_state(early_stopping, incremental)
-
+    def _validation_split(self, X, y, sample_weight):
+        """The rows to train on (intp, in order), and with early_stopping the
+        validation set (X_val, labels, sample weights) split off them as
+        scikit-learn splits it; else None."""
         n_samples = X.shape[0]
-        if early_stopping:
-            # train_test_split's sizes, checked before it draws anything
-            n_val = math.ceil(self.validation_fraction * n_samples)
-            if n_val < 2 or n_samples - n_val < 1:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset. early_stopping needs at least 2 "
-                    f"validation rows and 1 training row; validation_fraction="
-                    f"{self.validation_fraction} of {n_samples} rows gives {n_val}."
-                )
-            try:
-                train_idx, val_idx = train_test_split(
-                    np.arange(n_samples),
-                    random_state=self._random_state,
-                    test_size=self.validation_fraction,
-                    stratify=self._stratify_labels(y),
-                )
-            except ValueError as exc:
-                raise ValueError(
-                    "early_stopping cannot split a validation set stratified by "
-                    f"class off these {n_samples} rows: {exc} Increase "
-                    "'validation_fraction' or the size of your dataset, or set "
-                    "early_stopping=False."
-                ) from exc
-            X_val = _safe_indexing(X, val_idx)
-            y_val = y[val_idx]
-            if is_classifier(self):
-                y_val = self._decode_targets(y_val)
-            sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
-            if sample_weight_val is not None and not sample_weight_val.any():
-                raise ValueError(
-                    f"The {val_idx.shape[0]} validation rows drawn for early stopping "
-                    "all have zero sample weight, so their score is undefined. "
-                    "Increase 'validation_fraction', drop the zero-weight rows, or "
-                    "set early_stopping=False."
-                )
-            sample_idx = train_idx.astype(np.intp)
-        else:
-            X_val = y_val = sample_weight_val = None
-            sample_idx = np.arange(n_samples, dtype=np.intp)
-        n_train = sample_idx.shape[0]
+        if not self.early_stopping:
+            return np.arange(n_samples, dtype=np.intp), None
+        # train_test_split's sizes, checked before it draws anything
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        if n_val < 2 or n_samples - n_val < 1:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset. early_stopping needs at least 2 "
+                f"validation rows and 1 training row; validation_fraction="
+                f"{self.validation_fraction} of {n_samples} rows gives {n_val}."
+            )
+        try:
+            train_idx, val_idx = train_test_split(
+                np.arange(n_samples),
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=self._stratify_labels(y),
+            )
+        except ValueError as exc:
+            raise ValueError(
+                "early_stopping cannot split a validation set stratified by "
+                f"class off these {n_samples} rows: {exc} Increase "
+                "'validation_fraction' or the size of your dataset, or set "
+                "early_stopping=False."
+            ) from exc
+        X_val = _safe_indexing(X, val_idx)
+        y_val = y[val_idx]
+        if is_classifier(self):
+            y_val = self._decode_targets(y_val)
+        sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
+        if sample_weight_val is not None and not sample_weight_val.any():
+            raise ValueError(
+                f"The {val_idx.shape[0]} validation rows drawn for early stopping "
+                "all have zero sample weight, so their score is undefined. "
+                "Increase 'validation_fraction', drop the zero-weight rows, or "
+                "set early_stopping=False."
+            )
+        return train_idx.astype(np.intp), (X_val, y_val, sample_weight_val)
 
+    def _epochs(self, network, params, optimizer, X, Y, sample_weight, order):
+        """The engine's epochs over the rows in `order`, with their buffers;
+        the minibatch size and the engine's sample weights."""
+        dtype = params.dtype
+        n_train = order.shape[0]
         if self.batch_size != "auto" and self.batch_size > n_train:
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than "
                 "sample size. It is going to be clipped"
             )
         batch_size = self._batch_rows(n_train)
-
         X_dense, data, indices, indptr = engine_input(X, dtype)
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
-        gather = self._gathers(X, early_stopping)
+        gather = self._gathers(X, self.early_stopping)
         n_parts, n_threads, work, grads = self._part_buffers(
             network, batch_size, gather, dtype)
-
         epochs = Epochs(network, params, grads, optimizer.moment_1, optimizer.moment_2,
-                        work, X_dense, data, indices, indptr, Y, sw, sample_idx,
+                        work, X_dense, data, indices, indptr, Y, sw, order,
                         batch_size, gather, n_parts, n_threads)
-        finite = True
-        try:
-            # minibatches cut into parts need BLAS on one thread (_threads.py)
-            with single_threaded_blas(n_threads > 1):
-                self.n_iter_ = 0
-                for it in range(self.max_iter):
-                    if self.shuffle:
-                        # scikit-learn's sklearn.utils.shuffle shuffles arange(n)
-                        # and indexes with it: the same swaps made in place
-                        shuffle_rows(self._random_state, sample_idx)
+        return epochs, batch_size, sw
 
-                    settings = optimizer.step_settings(self.alpha)
-                    loss_sum, n_batches, finite, interrupt = epochs.run(settings)
-                    optimizer.t = settings.t
-                    if interrupt is not None:
-                        raise interrupt
-                    if not finite:
-                        self._check_zero_weight_batch(
-                            sw, sample_idx, (n_batches - 1) * batch_size, batch_size
-                        )
-                        break
+    def _run_epoch(self, epochs, optimizer, order, batch_size, sample_weight):
+        """Shuffle, then every minibatch of one epoch in the engine. Returns
+        whether the parameters stayed finite; re-raises a Ctrl-C that came
+        during the epoch, once its steps are kept."""
+        if self.shuffle:
+            # scikit-learn's sklearn.utils.shuffle shuffles arange(n)
+            # and indexes with it: the same swaps made in place
+            shuffle_rows(self._random_state, order)
+        settings = optimizer.step_settings(self.alpha)
+        loss_sum, n_batches, finite, interrupt = epochs.run(settings)
+        optimizer.t = settings.t
+        if interrupt is not None:
+            raise interrupt
+        if not finite:
+            self._check_zero_weight_batch(
+                sample_weight, order, (n_batches - 1) * batch_size, batch_size)
+            return False
+        self.loss_ = loss_sum / order.shape[0]
+        return True
 
-                    self.n_iter_ += 1
-                    self.loss_ = loss_sum / n_train
+    def _end_epoch(self, optimizer, n_train, validation, incremental):
+        """Everything that happens between epochs, in one place: the loss
+        curve, verbose output, the validation score and the best weights,
+        tol and n_iter_no_change, the learning-rate schedule. Returns
+        whether training stops."""
+        self.n_iter_ += 1
+        self.t_ += n_train
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                    self.t_ += n_train
-                    self.loss_curve_.append(self.loss_)
-                    if self.verbose:
-                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+        # update no_improvement_count based on training loss or
+        # validation score according to early_stopping
+        early_stopping = validation is not None
+        self._update_no_improvement_count(early_stopping, *(validation or (None,) * 3))
 
-                    # update no_improvement_count based on training loss or
-                    # validation score according to early_stopping
-                    self._update_no_improvement_count(
-                        early_stopping, X_val, y_val, sample_weight_val
-                    )
+        # for learning rate that needs to be updated at iteration end
+        optimizer.iteration_ends(self.t_)
 
-                    # for learning rate that needs to be updated at iteration end
-                    optimizer.iteration_ends(self.t_)
+        if self._no_improvement_count > self.n_iter_no_change:
+            # not better than last `n_iter_no_change` iterations by tol
+            # stop or decrease learning rate
+            if early_stopping:
+                msg = (
+                    "Validation score did not improve more than "
+                    "tol=%f for %d consecutive epochs."
+                    % (self.tol, self.n_iter_no_change)
+                )
+            else:
+                msg = (
+                    "Training loss did not improve more than tol=%f"
+                    " for %d consecutive epochs."
+                    % (self.tol, self.n_iter_no_change)
+                )
+            if optimizer.trigger_stopping(msg, self.verbose):
+                return True
+            self._no_improvement_count = 0
 
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        # not better than last `n_iter_no_change` iterations by tol
-                        # stop or decrease learning rate
-                        if early_stopping:
-                            msg = (
-                                "Validation score did not improve more than "
-                                "tol=%f for %d consecutive epochs."
-                                % (self.tol, self.n_iter_no_change)
-                            )
-                        else:
-                            msg = (
-                                "Training loss did not improve more than tol=%f"
-                                " for %d consecutive epochs."
-                                % (self.tol, self.n_iter_no_change)
-                            )
+        if incremental:
+            return True
 
-                        is_stopping = optimizer.trigger_stopping(msg, self.verbose)
-                        if is_stopping:
-                            break
-                        else:
-                            self._no_improvement_count = 0
-
-                    if incremental:
-                        break
-
-                    if self.n_iter_ == self.max_iter:
-                        warnings.warn(
-                            "Stochastic Optimizer: Maximum iterations (%d) "
-                            "reached and the optimization hasn't converged yet."
-                            % self.max_iter,
-                            ConvergenceWarning,
-                        )
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
-
-        if early_stopping and finite:
-            # restore best weights, in place so the views stay the model's
-            params[...] = self._best_params
-        return finite
+        if self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) "
+                "reached and the optimization hasn't converged yet."
+                % self.max_iter,
+                ConvergenceWarning,
+            )
+        return False
 
     @staticmethod
     def _check_zero_weight_batch(sample_weight, order, start, batch_size):

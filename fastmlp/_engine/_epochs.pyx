@@ -375,7 +375,7 @@ cdef class Epochs:
     cdef void* work
     cdef const Py_ssize_t* order
     cdef Py_ssize_t n_samples, batch_size, n_parts
-    cdef int n_threads
+    cdef readonly int n_threads
     cdef int step_mode
     cdef void* step_block       # _step_buffers' block, for the whole fit
     cdef PartLayout part
