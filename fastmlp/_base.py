@@ -43,7 +43,7 @@ from ._engine._network import Network
 from ._engine._shuffle import shuffle_rows
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._registry import ACTIVATIONS, activation_name
+from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, activation_name
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
 
@@ -112,7 +112,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "activation": [StrOptions(set(ACTIVATIONS) | set(ACTIVATION_ALIASES))],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [

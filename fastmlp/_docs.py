@@ -1,14 +1,42 @@
-"""Parameter and attribute descriptions shared by both estimators' docstrings."""
+"""Parameter and attribute descriptions shared by both estimators' docstrings.
+
+The options of a kind (activations, losses) are listed from the registries,
+so the docstrings name exactly what the estimators accept.
+"""
+from ._registry import ACTIVATION_ALIASES, ACTIVATIONS
+
+
+def _options(names):
+    return "{" + ", ".join(repr(name) for name in names) + "}"
+
+
+def _activation_doc():
+    lines = [f"    activation : {_options(ACTIVATIONS)}, default='relu'",
+             "        Activation function of the hidden layers, f(z):", ""]
+    for info in ACTIVATIONS.values():
+        lines.append(f"        - {info.name!r}: {info.formula}")
+    if ACTIVATION_ALIASES:
+        aliases = ", ".join(f"{a!r} for {n!r}" for a, n in ACTIVATION_ALIASES.items())
+        lines.append(f"        Also accepted: {aliases}.")
+    return "\n".join(lines) + "\n"
+
+
+def loss_doc(losses, default):
+    """The ``loss`` parameter's description, from a registry of losses."""
+    lines = [f"    loss : {_options(losses)}, default={default!r}",
+             "        The loss function, per sample and output:", ""]
+    for info in losses.values():
+        output = ", ".join(sorted({out for _, out in info.outputs.values()}))
+        lines.append(f"        - {info.name!r}: {info.formula} ({output} output)")
+    return "\n".join(lines) + "\n"
+
 
 PARAMETERS = """
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith
         hidden layer. An empty tuple gives a network with no hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function for the hidden layer: f(x) = x, 1 / (1 + exp(-x)),
-        tanh(x) or max(0, x).
-
+""" + _activation_doc() + """
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization: 'lbfgs' (quasi-Newton, good for
         small datasets), 'sgd' (stochastic gradient descent) or 'adam'

@@ -57,51 +57,11 @@ ACTIVATIONS = {
                        reference="scikit-learn; the notes' sigmoid"),
         ActivationInfo("tanh", 2, "tanh(z)", reference="scikit-learn"),
         ActivationInfo("relu", 3, "max(z, 0)", reference="scikit-learn"),
-        ActivationInfo(
-            "leaky_relu", 4, "z if z > 0 else negative_slope * z", ("negative_slope",),
-            # with a negative slope, z < 0 gives a > 0: the sign of a no
-            # longer tells the branch
-            derivative_from_output=lambda p: p["negative_slope"] >= 0,
-            reference="Maas et al. 2013; torch.nn.LeakyReLU; the notes' LeakyReLU"),
-        ActivationInfo(
-            "elu", 5, "z if z > 0 else elu_alpha * (exp(z) - 1)", ("elu_alpha",),
-            derivative_from_output=lambda p: p["elu_alpha"] >= 0,
-            reference="Clevert et al. 2015; torch.nn.ELU"),
-        ActivationInfo(
-            "selu", 6, "scale * (z if z > 0 else alpha * (exp(z) - 1)), "
-            "scale = 1.0507..., alpha = 1.6732...",
-            reference="Klambauer et al. 2017; torch.nn.SELU"),
-        ActivationInfo(
-            "gelu", 7, "z * Phi(z) = z / 2 * (1 + erf(z / sqrt(2)))",
-            derivative_from_output=lambda p: False,
-            reference="Hendrycks and Gimpel 2016; torch.nn.GELU()"),
-        ActivationInfo(
-            "gelu_tanh", 8, "z / 2 * (1 + tanh(sqrt(2 / pi) * (z + 0.044715 z**3)))",
-            derivative_from_output=lambda p: False,
-            reference="Hendrycks and Gimpel 2016; torch.nn.GELU(approximate='tanh')"),
-        ActivationInfo(
-            "silu", 9, "z / (1 + exp(-z))",
-            derivative_from_output=lambda p: False,
-            reference="Elfwing et al. 2017 (swish); torch.nn.SiLU"),
-        ActivationInfo(
-            "softplus", 10,
-            "log(1 + exp(softplus_beta * z)) / softplus_beta, z where "
-            "softplus_beta * z > softplus_threshold",
-            ("softplus_beta", "softplus_threshold"),
-            reference="Dugas et al. 2001; torch.nn.Softplus"),
     ]
 }
 
 # Other accepted spellings of an activation's name.
-ACTIVATION_ALIASES = {"sigmoid": "logistic", "swish": "silu"}
-
-# Estimator parameters of the activations, with PyTorch's defaults.
-ACTIVATION_PARAMS = {
-    "negative_slope": 0.01,
-    "elu_alpha": 1.0,
-    "softplus_beta": 1.0,
-    "softplus_threshold": 20.0,
-}
+ACTIVATION_ALIASES = {}
 
 
 def activation_name(name):
@@ -153,18 +113,6 @@ _CLASSIFIER_LOSSES = [
               "multiclass": (3, "softmax")},
              "-sum_k y_k log p_k (softmax p), or the binary log-loss per output column",
              proba=True, reference="scikit-learn"),
-    LossInfo("hinge", "classifier",
-             {"binary": (7, "identity"), "multilabel-indicator": (7, "identity"),
-              "multiclass": (9, "identity")},
-             "max(0, 1 - s f) with s = +-1 (binary, per label); "
-             "sum_{k != t} max(0, f_k - f_t + 1) (multiclass)",
-             reference="the notes' hinge loss; Weston and Watkins 1999 (multiclass)"),
-    LossInfo("squared_hinge", "classifier",
-             {"binary": (8, "identity"), "multilabel-indicator": (8, "identity"),
-              "multiclass": (10, "identity")},
-             "max(0, 1 - s f)**2 (binary, per label); "
-             "sum_{k != t} max(0, f_k - f_t + 1)**2 (multiclass)",
-             reference="the notes' hinge loss, squared"),
 ]
 
 _REGRESSOR_LOSSES = [
@@ -172,24 +120,11 @@ _REGRESSOR_LOSSES = [
              "(y - f)**2 / 2", reference="scikit-learn"),
     LossInfo("poisson", "regressor", {"continuous": (1, "exp")},
              "y log(y / exp(f)) - y + exp(f), for y >= 0", reference="scikit-learn"),
-    LossInfo("absolute_error", "regressor", {"continuous": (4, "identity")},
-             "|y - f|", reference="the notes' MAE; torch.nn.L1Loss"),
-    LossInfo("huber", "regressor", {"continuous": (5, "identity")},
-             "(y - f)**2 / 2 where |y - f| <= delta, else delta |y - f| - delta**2 / 2",
-             ("delta",), reference="Huber 1964; the notes' Huber loss; torch.nn.HuberLoss"),
-    LossInfo("quantile", "regressor", {"continuous": (6, "identity")},
-             "quantile (y - f) where y >= f, else (quantile - 1) (y - f)",
-             ("quantile",),
-             reference="Koenker and Bassett 1978 (pinball loss); "
-                       "sklearn.metrics.mean_pinball_loss"),
 ]
 
 LOSSES = {info.name: info for info in _CLASSIFIER_LOSSES + _REGRESSOR_LOSSES}
 CLASSIFIER_LOSSES = {info.name: info for info in _CLASSIFIER_LOSSES}
 REGRESSOR_LOSSES = {info.name: info for info in _REGRESSOR_LOSSES}
-
-# Estimator parameters of the losses, with PyTorch's defaults.
-LOSS_PARAMS = {"delta": 1.0, "quantile": 0.5}
 
 
 # -- weight initialisation ------------------------------------------------------
@@ -225,39 +160,6 @@ def _sklearn(rng, fan_in, fan_out, activation, scale):
     return coef, rng.uniform(-bound, bound, fan_out)
 
 
-def _glorot_uniform(rng, fan_in, fan_out, activation, scale):
-    bound = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
-
-
-def _glorot_normal(rng, fan_in, fan_out, activation, scale):
-    std = np.sqrt(2.0 / (fan_in + fan_out))
-    return rng.normal(0.0, std, (fan_in, fan_out)), np.zeros(fan_out)
-
-
-def _he_uniform(rng, fan_in, fan_out, activation, scale):
-    bound = np.sqrt(6.0 / fan_in)
-    return rng.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
-
-
-def _he_normal(rng, fan_in, fan_out, activation, scale):
-    return rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
-
-
-def _lecun_normal(rng, fan_in, fan_out, activation, scale):
-    return rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
-
-
-def _normal(rng, fan_in, fan_out, activation, scale):
-    coef = rng.normal(0.0, scale, (fan_in, fan_out))
-    return coef, rng.normal(0.0, scale, fan_out)
-
-
-def _uniform(rng, fan_in, fan_out, activation, scale):
-    coef = rng.uniform(-1.0, 1.0, (fan_in, fan_out))
-    return coef, rng.uniform(-1.0, 1.0, fan_out)
-
-
 WEIGHT_INITS = {
     info.name: info
     for info in [
@@ -265,27 +167,5 @@ WEIGHT_INITS = {
                  "U(-b, b) for weights and intercepts, b = sqrt(factor / (fan_in + "
                  "fan_out)), factor 2 for logistic and 6 otherwise: scikit-learn's draws",
                  "scikit-learn; Glorot and Bengio 2010"),
-        InitInfo("glorot_uniform", _glorot_uniform,
-                 "U(-b, b), b = sqrt(6 / (fan_in + fan_out)); intercepts 0",
-                 "Glorot and Bengio 2010; torch.nn.init.xavier_uniform_"),
-        InitInfo("glorot_normal", _glorot_normal,
-                 "N(0, 2 / (fan_in + fan_out)); intercepts 0",
-                 "Glorot and Bengio 2010; torch.nn.init.xavier_normal_"),
-        InitInfo("he_uniform", _he_uniform,
-                 "U(-b, b), b = sqrt(6 / fan_in); intercepts 0",
-                 "He et al. 2015; torch.nn.init.kaiming_uniform_(nonlinearity='relu')"),
-        InitInfo("he_normal", _he_normal,
-                 "N(0, 2 / fan_in); intercepts 0",
-                 "He et al. 2015; torch.nn.init.kaiming_normal_(nonlinearity='relu')"),
-        InitInfo("lecun_normal", _lecun_normal,
-                 "N(0, 1 / fan_in); intercepts 0 (for selu)",
-                 "LeCun et al. 1998; Klambauer et al. 2017; "
-                 "torch.nn.init.kaiming_normal_(nonlinearity='linear')"),
-        InitInfo("normal", _normal,
-                 "N(0, init_scale**2) for weights and intercepts",
-                 "the notes: small Gaussian random numbers"),
-        InitInfo("uniform", _uniform,
-                 "U(-1, 1) for weights and intercepts",
-                 "the notes' exercise (micrograd's Neuron)"),
     ]
 }

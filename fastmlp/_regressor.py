@@ -8,7 +8,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._checks import validate_fit_data
-from ._docs import ATTRIBUTES, NOTES, PARAMETERS
+from ._docs import ATTRIBUTES, NOTES, PARAMETERS, loss_doc
+from ._registry import REGRESSOR_LOSSES
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
@@ -21,10 +22,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
-    loss : {{'squared_error', 'poisson'}}, default='squared_error'
-        The loss function: half the squared error (identity output), or half
-        the Poisson deviance (exponential output, for non-negative targets).
-{PARAMETERS}
+{loss_doc(REGRESSOR_LOSSES, "squared_error")}{PARAMETERS}
     Attributes
     ----------{ATTRIBUTES}
     See Also
@@ -50,7 +48,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions(set(REGRESSOR_LOSSES))],
     }
 
     def __init__(
