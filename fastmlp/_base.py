@@ -288,8 +288,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def __getstate__(self):
         # The views are pickled as arrays of their own; the buffer and the
-        # engine's network are rebuilt from them on first use.
-        state = super().__getstate__()
+        # engine's network are rebuilt from them on first use. On Python
+        # 3.11+ BaseEstimator.__getstate__ returns the live __dict__: popping
+        # from it would detach coefs_ from the buffer the engine trains, under
+        # a fit running in another thread too (issue 10). Copy first.
+        state = dict(super().__getstate__())
         for name in ("_params", "_param_views", "_network", "_network_key"):
             state.pop(name, None)
         return state

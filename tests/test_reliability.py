@@ -368,3 +368,81 @@ def test_memory_does_not_grow_over_many_fits_and_partial_fits():
                          capture_output=True, text=True)
     print(out.stdout)
     assert "OK" in out.stdout.splitlines()[-1], out.stdout
+
+
+# -------------------------------------------------- copies leave the model be
+
+
+def _copy_by(how, model):
+    import io
+
+    import joblib
+
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(model))
+    if how == "deepcopy":
+        import copy
+
+        return copy.deepcopy(model)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    return joblib.load(buffer)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "joblib"])
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_copying_a_model_leaves_its_coefs_views_of_the_model(how, Est):
+    # issue 10: __getstate__ popped the buffer from the live __dict__, so the
+    # arrays a user held (and the fit's own views) stopped being the model
+    y = Y_CLASS if Est is MLPClassifier else Y_REG
+    model = _quiet(Est(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit, X, y)
+    out = model.predict_proba if Est is MLPClassifier else model.predict
+    held = model.coefs_[0]
+    copied = _copy_by(how, model)
+    before = out(X)
+    assert model.coefs_[0] is held
+    held[...] = 0  # an in-place edit, as the README says, changes the model
+    after = out(X)
+    assert not np.allclose(after, before)
+    copied_out = copied.predict_proba if Est is MLPClassifier else copied.predict
+    assert_array_equal(copied_out(X), before)  # and the copy is its own
+
+
+def test_a_checkpoint_pickled_from_another_thread_leaves_the_fit_as_it_would_be():
+    # issue 10: pickling during an early-stopping fit detached the views the
+    # validation scores are computed from, freezing the scores and restoring
+    # stale weights (accuracy 0.953 instead of 0.993)
+    from sklearn.datasets import load_digits
+
+    X_digits, y_digits = load_digits(return_X_y=True)
+    X_digits = X_digits / 16
+
+    def make():
+        return MLPClassifier(hidden_layer_sizes=(32,), early_stopping=True, max_iter=40,
+                             n_iter_no_change=40, random_state=0)
+
+    undisturbed = _quiet(make().fit, X_digits, y_digits)
+    model = make()
+    done = threading.Event()
+    checkpoints = []
+
+    def checkpoint():
+        while not done.is_set():
+            if "coefs_" in model.__dict__:
+                checkpoints.append(_copy_by(("pickle", "deepcopy", "joblib")[len(checkpoints) % 3],
+                                            model))
+            time.sleep(0.0005)
+
+    thread = threading.Thread(target=checkpoint)
+    thread.start()
+    try:
+        _quiet(model.fit, X_digits, y_digits)
+    finally:
+        done.set()
+        thread.join()
+    assert len(checkpoints) >= 3, "the fit ended before any checkpoint was taken"
+    assert model.validation_scores_ == undisturbed.validation_scores_
+    _assert_same_params(_params(model), _params(undisturbed))
+    assert model.score(X_digits, y_digits) == undisturbed.score(X_digits, y_digits)
+
