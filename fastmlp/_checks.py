@@ -9,7 +9,10 @@ matrices (the engine indexes the weights with their column indices).
 scikit-learn's own validation does the rest; see the README, "What fastmlp
 refuses and why".
 """
+import collections
 import copy
+import functools
+import operator
 from numbers import Integral
 
 import numpy as np
@@ -230,6 +233,12 @@ class FitState:
     the optimizer's moments and the random stream (partial_fit). Those are
     copied, and only then.
 
+    Restoring is atomic (issue 10): every change it makes is prepared here,
+    before the fit runs, and :meth:`restore` applies them all in one call
+    that runs no Python bytecode, so a signal handler (a second Ctrl-C) can
+    only run before or after it: the estimator is either as the failed call
+    left it or as it was before the call, never emptied or half restored.
+
     Parameters
     ----------
     estimator : BaseMultilayerPerceptron
@@ -237,38 +246,63 @@ class FitState:
         The call is a partial_fit.
     """
 
+    # An interrupted restore is tried again. A signal every 0.2 ms
+    # interrupts few of its microsecond-long attempts; the bound only ends
+    # the loop on an error that is not an interrupt.
+    _ATTEMPTS = 100
+
     def __init__(self, estimator, incremental):
-        self.estimator = estimator
-        self.attributes = estimator.__dict__.copy()
-        goes_on = "coefs_" in self.attributes and (incremental or estimator.warm_start)
-        params = self.attributes.get("_params")
-        self.params = params.copy() if goes_on and params is not None else None
-        self.lengths = {
-            name: len(value)
-            for name, value in self.attributes.items()
-            if name in ("loss_curve_", "validation_scores_") and isinstance(value, list)
-        }
-        optimizer = self.attributes.get("_optimizer")
-        self.optimizer = None
+        attributes = estimator.__dict__.copy()
+        # __dict__ is assigned whole, never cleared and refilled
+        steps = [functools.partial(object.__setattr__, estimator, "__dict__", attributes)]
+        params = attributes.get("_params")
+        if params is not None and "coefs_" in attributes and (incremental or estimator.warm_start):
+            # in place: coefs_ and intercepts_ are views a user may hold
+            steps.append(functools.partial(params.__setitem__, Ellipsis, params.copy()))
+        for name in ("loss_curve_", "validation_scores_"):
+            value = attributes.get(name)
+            if isinstance(value, list):
+                steps.append(functools.partial(value.__delitem__, slice(len(value), None)))
+        optimizer = attributes.get("_optimizer")
         if incremental and optimizer is not None:
-            self.optimizer = copy.copy(optimizer)
-            self.optimizer.moment_1 = optimizer.moment_1.copy()
-            self.optimizer.moment_2 = optimizer.moment_2.copy()
-        random_state = self.attributes.get("_random_state")
-        self.random_state = None
+            optimizer = copy.copy(optimizer)
+            optimizer.moment_1 = optimizer.moment_1.copy()
+            optimizer.moment_2 = optimizer.moment_2.copy()
+            attributes["_optimizer"] = optimizer
+        random_state = attributes.get("_random_state")
         if incremental and random_state is not None \
                 and random_state is not estimator.random_state:
-            self.random_state = random_state.get_state()
+            steps.append(functools.partial(random_state.set_state, random_state.get_state()))
+        self._steps = steps
 
     def restore(self):
-        estimator = self.estimator
-        estimator.__dict__.clear()
-        estimator.__dict__.update(self.attributes)
-        if self.params is not None:
-            self.attributes["_params"][...] = self.params
-        for name, length in self.lengths.items():
-            del self.attributes[name][length:]
-        if self.optimizer is not None:
-            estimator._optimizer = self.optimizer
-        if self.random_state is not None:
-            self.attributes["_random_state"].set_state(self.random_state)
+        """Put the estimator back as it was when this state was taken.
+
+        Raises
+        ------
+        BaseException
+            The first exception that interrupted the restore (a signal
+            handler's KeyboardInterrupt, say), once the restore is complete.
+        """
+        try:
+            _call_all(self._steps)
+        except BaseException:
+            # interrupted before the steps ran, or after: they are
+            # idempotent, so run them again, then report what came
+            for _ in range(self._ATTEMPTS):
+                try:
+                    _call_all(self._steps)
+                    break
+                except BaseException:
+                    pass
+            raise
+
+
+def _call_all(functions):
+    """Call each of `functions` (C functions bound with functools.partial)
+    within one C-level loop.
+
+    CPython runs signal handlers only between bytecodes: the interpreter
+    runs none from the start of the first call to the end of the last.
+    """
+    collections.deque(map(operator.methodcaller("__call__"), functions), maxlen=0)

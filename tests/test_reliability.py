@@ -446,3 +446,156 @@ def test_a_checkpoint_pickled_from_another_thread_leaves_the_fit_as_it_would_be(
     _assert_same_params(_params(model), _params(undisturbed))
     assert model.score(X_digits, y_digits) == undisturbed.score(X_digits, y_digits)
 
+
+# ------------------------------------------------- restore is all or nothing
+
+
+def _freeze(value):
+    """A value's content as nested tuples that compare by value (NaN equal
+    to NaN), for objects a fit stores in an estimator."""
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _freeze(v)) for k, v in sorted(value.items())))
+    if isinstance(value, np.random.RandomState):
+        return ("rng", _freeze(value.get_state()))
+    if isinstance(value, (str, bytes, bool, int, float, np.generic, type(None))):
+        return repr(value)
+    if hasattr(value, "__dict__"):
+        return (type(value).__name__, _freeze(vars(value)))
+    return ("object", id(value))  # the engine's Network: kept by reference
+
+
+def _freeze_estimator(model):
+    return _freeze(vars(model))
+
+
+class _Failure(Exception):
+    pass
+
+
+def _restore_code_objects():
+    from fastmlp import _base, _checks
+
+    functions = (_checks.FitState.restore, getattr(_checks, "_call_all", None),
+                 _base.BaseMultilayerPerceptron._fit)
+    return {f.__code__ for f in functions if f is not None}
+
+
+def _interrupt_at(n, counter):
+    """A trace function raising KeyboardInterrupt at the n-th bytecode run
+    in FitState.restore or in _fit's handler around it (n < 0: only count)."""
+    codes = _restore_code_objects()
+
+    def tracer(frame, event, arg):
+        if frame.f_code not in codes:
+            return None
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            counter["count"] += 1
+            if counter["count"] == n:
+                raise KeyboardInterrupt("injected")
+        return tracer
+
+    return tracer
+
+
+_RESTORE_CASES = ["first fit", "warm_start", "partial_fit"]
+
+
+def _failing_call(case):
+    """A model, and a call on it that changes much of it (parameters,
+    optimizer moments, random stream, loss curve, counters) and then fails.
+    Returns (model, call, at_failure): at_failure["state"] is the model's
+    state when the call fails, once it has."""
+    rng = np.random.RandomState(3)
+    X_big = rng.randn(200, 6)
+    y = X_big @ rng.randn(6)
+    model = MLPRegressor(hidden_layer_sizes=(7,), max_iter=3, batch_size=50, random_state=0,
+                         warm_start=case == "warm_start")
+    if case == "warm_start":
+        _quiet(model.fit, X_big, y)
+    elif case == "partial_fit":
+        for _ in range(2):
+            model.partial_fit(X_big, y)
+    at_failure = {}
+
+    def fail_after_an_epoch(self, *args):
+        # the epoch has run; the model is now the "after" state
+        at_failure["state"] = _freeze_estimator(self)
+        raise _Failure
+
+    def call():
+        original = MLPRegressor._update_no_improvement_count
+        MLPRegressor._update_no_improvement_count = fail_after_an_epoch
+        try:
+            if case == "partial_fit":
+                model.partial_fit(X_big, y)
+            else:
+                _quiet(model.fit, X_big, y)
+        finally:
+            MLPRegressor._update_no_improvement_count = original
+
+    return model, call, at_failure
+
+
+@pytest.mark.parametrize("case", _RESTORE_CASES)
+def test_an_interrupt_during_restore_never_leaves_a_mix(case):
+    # issue 10: restore cleared __dict__ and then refilled it; a second
+    # Ctrl-C in between left an estimator without hyperparameters or model.
+    # A KeyboardInterrupt is injected at every bytecode of the restore (and
+    # of the handler that calls it): the estimator is then as it was before
+    # the call or, if the interrupt came before the restore began, as the
+    # failed call left it; never anything else.
+    def run(n):
+        model, call, at_failure = _failing_call(case)
+        params, before = model.get_params(), _freeze_estimator(model)
+        counter = {"count": 0}
+        sys.settrace(_interrupt_at(n, counter))
+        try:
+            with pytest.raises((KeyboardInterrupt, _Failure)) as info:
+                call()
+        finally:
+            sys.settrace(None)
+        return model, params, before, at_failure.get("state"), counter["count"], info.type
+
+    n_opcodes = run(-1)[4]  # the bytecodes of an undisturbed failure
+    assert n_opcodes > 10
+    restored = 0
+    for n in range(1, n_opcodes + 1):
+        model, params, before, after, count, raised = run(n)
+        assert model.get_params() == params, n
+        state = _freeze_estimator(model)
+        if state == before:
+            restored += 1
+        else:
+            assert after is not None and state == after, (
+                f"a mix after an interrupt at bytecode {n} of {n_opcodes}: "
+                f"{sorted(vars(model))}")
+        # the interrupt came: it is what propagates, after the restore
+        assert raised is KeyboardInterrupt, n
+    # the restore retries when interrupted: most injections end restored
+    assert restored > n_opcodes // 2, (restored, n_opcodes)
+
+
+@pytest.mark.parametrize("case", _RESTORE_CASES)
+def test_the_restore_runs_no_python_code_between_its_steps(case):
+    # Signal handlers run between bytecodes only: the restore is atomic
+    # because all its steps are C functions called from one C-level loop.
+    # A numpy whose RandomState.set_state ran Python code would break that.
+    from fastmlp._checks import FitState, _call_all
+
+    model, call, _ = _failing_call(case)
+    state = FitState(model, incremental=case == "partial_fit")
+    with pytest.raises(_Failure):
+        call()
+    frames = []
+    sys.setprofile(lambda frame, event, arg: frames.append(frame.f_code.co_name)
+                   if event == "call" else None)
+    try:
+        _call_all(state._steps)
+    finally:
+        sys.setprofile(None)
+    assert frames == ["_call_all"]
