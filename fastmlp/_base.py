@@ -11,6 +11,7 @@ Behaviour is scikit-learn 1.9's, except where scikit-learn has a known bug
 """
 import functools
 import math
+import operator
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import replace
@@ -34,6 +35,17 @@ from ._checks import (
     check_fit_memory,
     check_hidden_layer_sizes,
     check_numeric_kind,
+)
+from ._consistency import (
+    check_activation,
+    check_layer_count,
+    check_layers,
+    check_output_activation,
+    check_sizes,
+    check_training_state,
+    describe,
+    first_non_finite,
+    non_finite_parameters,
 )
 from ._engine_input import engine_input
 from ._engine._epochs import Epochs
@@ -91,6 +103,12 @@ def _predict(network, params, X, out, chunk_rows, check_input, n_threads):
 @functools.cache
 def _param_names(cls):
     return BaseEstimator._get_param_names.__func__(cls)
+
+
+@functools.cache
+def _param_values(cls):
+    """A function returning an estimator's parameter values, as a tuple."""
+    return operator.attrgetter(*_param_names(cls))
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -228,12 +246,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # scikit-learn does, which reads activation at every predict)
         return (self.activation, self.out_activation_)
 
-    def _current_spec(self, dtype):
+    def _current_spec(self, dtype, layer_units=None):
         """The spec of the network the parameters describe: the fitted one,
         with the widths of coefs_ (a user may assign other arrays) and the
         activations and output activation set now."""
         spec = self.__dict__.get("_spec")
-        layer_units = self._layer_units()
+        layer_units = self._layer_units() if layer_units is None else layer_units
         if spec is None:
             # a model pickled before specs existed
             spec = self._network_spec(layer_units, dtype)
@@ -247,38 +265,106 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _engine(self, dtype=None):
         """The engine's network and the flat parameter buffer, in sync with
-        coefs_ and intercepts_.
+        coefs_, intercepts_ and the other fitted attributes.
 
-        The buffer is rebuilt (a copy) only when a user replaced the arrays,
-        after unpickling, or when `dtype` differs from the model's; the
-        common case is a few identity checks, cheap enough for predict.
+        When none of the objects the model is made of was reassigned since
+        the last call (a few identity checks, cheap enough for predict),
+        both are returned as they are. Otherwise the attributes are checked
+        (clear errors for a tampered model, issue 10) and the network and
+        the buffer are rebuilt from them: after a user replaced arrays,
+        after unpickling, or when `dtype` differs from the model's.
         """
+        state = self.__dict__
+        try:
+            key = self._model_key()
+        except (KeyError, TypeError, AttributeError):
+            key = None  # something is missing or not a list: _check_model says what
+        checked = state.get("_checked_key")
+        if (key is not None and checked is not None and len(key) == len(checked)
+                and all(map(operator.is_, key, checked))
+                and (dtype is None or key[0].dtype == dtype)):
+            return state["_network"], key[0]
+        return self._rebuild_engine(dtype)
+
+    def _model_key(self):
+        """The objects the model is made of, compared by identity."""
+        state = self.__dict__
+        return (state["_params"], *state["coefs_"], *state["intercepts_"], state["activation"],
+                state["out_activation_"], state["n_outputs_"], state["n_layers_"],
+                state["n_features_in_"])
+
+    def _rebuild_engine(self, dtype):
+        coefs, intercepts = self._check_model()
         flat = self.__dict__.get("_params")
         views = self.__dict__.get("_param_views", ())
-        coefs, intercepts = self.coefs_, self.intercepts_
+        arrays = list(self.coefs_) + list(self.intercepts_)
         in_sync = (
             flat is not None
             and (dtype is None or flat.dtype == dtype)
-            and len(views) == len(coefs) + len(intercepts)
-            and all(a is b for a, b in zip(views, coefs))
-            and all(a is b for a, b in zip(views[len(coefs):], intercepts))
+            and len(views) == len(arrays)
+            and all(map(operator.is_, views, arrays))
         )
+        why = ""
+        if dtype is None and in_sync:
+            dtype = flat.dtype
+        elif dtype is None:
+            dtype = np.result_type(coefs[0].dtype, np.float32)
+            if dtype not in (np.float32, np.float64):
+                dtype = np.float64
+            why = ", the dtype the model takes from coefs_[0]"
+        else:
+            why = f", the dtype the model trains in for X of {np.dtype(dtype).name}"
+        layer_units = [W.shape[0] for W in coefs] + [coefs[-1].shape[1]]
+        spec = self._current_spec(dtype, layer_units)
         network = self.__dict__.get("_network")
-        key = self._engine_key()
-        if not (in_sync and network is not None and self.__dict__.get("_network_key") == key):
-            if dtype is None:
-                dtype = flat.dtype if in_sync else np.result_type(coefs[0].dtype, np.float32)
-                if dtype not in (np.float32, np.float64):
-                    dtype = np.float64
-            spec = self._current_spec(dtype)
-            if network is None or network.spec != spec:
-                network = Network(spec)
-            self._spec, self._network, self._network_key = spec, network, key
+        if network is None or network.spec != spec:
+            network = Network(spec)
+        self._spec, self._network, self._network_key = spec, network, self._engine_key()
         if not in_sync:
-            flat, coefs, intercepts = pack_parameters(coefs, intercepts, network.spec,
-                                                      network.spec.dtype)
-            self._set_parameters(flat, coefs, intercepts)
-        return network, flat
+            self._set_parameters(*pack_parameters(coefs, intercepts, spec, spec.dtype, why))
+        self._checked_key = self._model_key()
+        return network, self._params
+
+    def _check_model(self):
+        """The layers as checked arrays, once every fitted attribute the
+        engine relies on is found to agree with them.
+
+        Raises
+        ------
+        AttributeError, TypeError, ValueError
+            Naming the attribute that was changed or removed since fit.
+        """
+        state = self.__dict__
+        for name in ("coefs_", "intercepts_", "n_features_in_", "n_outputs_", "n_layers_",
+                     "out_activation_"):
+            if name not in state:
+                raise AttributeError(
+                    f"This {type(self).__name__} has no {name}, which fit sets: it was "
+                    "deleted. Fit the model again."
+                )
+        coefs, intercepts = check_layers(state["coefs_"], state["intercepts_"])
+        spec = state.get("_spec")
+        check_layer_count(coefs, None if spec is None else spec.n_layers)
+        check_activation(self.activation)
+        check_sizes(coefs, state["n_features_in_"], state["n_outputs_"], state["n_layers_"],
+                    self._expected_outputs())
+        check_output_activation(self.out_activation_, *self._output_activations())
+        return coefs, intercepts
+
+    def _expected_outputs(self):
+        """(number of outputs, why) that the targets fix, or None when
+        n_outputs_ decides (regression)."""
+        return None
+
+    def _output_activations(self):
+        """(the out_activation_ values this model may have, why), for
+        check_output_activation: those of its kind's losses, for its
+        targets (a loss changed since fit may predict with the old one)."""
+        target = self._target_type()
+        outputs = {info.outputs[target][1]: name for name, info in self._losses.items()
+                   if target in info.outputs}
+        choices = " or ".join(f"{out!r} (loss={loss!r})" for out, loss in outputs.items())
+        return tuple(outputs), f"for its {target} targets the output layer is {choices}"
 
     def _set_parameters(self, flat, coefs, intercepts):
         self._params = flat
@@ -293,7 +379,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # from it would detach coefs_ from the buffer the engine trains, under
         # a fit running in another thread too (issue 10). Copy first.
         state = dict(super().__getstate__())
-        for name in ("_params", "_param_views", "_network", "_network_key"):
+        for name in ("_params", "_param_views", "_network", "_network_key", "_checked_key"):
             state.pop(name, None)
         return state
 
@@ -313,6 +399,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             spec, self._init_activations(spec.n_layers), "sklearn", None,
             self._random_state))
         self._best_params = self._params.copy()
+        # a new network starts a new optimizer, even in partial_fit (a model
+        # whose coefs_ were deleted)
+        self.__dict__.pop("_optimizer", None)
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
@@ -341,6 +430,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        if not first_pass:
+            self._check_goes_on()
+        self._check_loss(first_pass)
 
         check_numeric_kind(X)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -359,7 +451,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             spec = replace(self._spec, dtype=X.dtype.name)
         self._check_memory(spec, X, first_pass)
-        self.n_outputs_ = layer_units[-1]
 
         # scikit-learn bug: it re-creates RandomState(random_state) on every
         # call, so successive partial_fit calls shuffle in the same order. One
@@ -370,11 +461,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if first_pass:
             self._initialize(spec)
         elif self._layer_units() != layer_units:
-            raise ValueError(
-                f"The network has layer widths {self._layer_units()}, but this "
-                f"call needs {layer_units}: with warm_start or partial_fit, "
-                "hidden_layer_sizes and the number of outputs must not change."
-            )
+            raise ValueError(self._other_network(layer_units))
 
         network, params = self._engine(X.dtype)
         Y = np.ascontiguousarray(y, dtype=X.dtype)
@@ -392,6 +479,68 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if not finite:
             raise ValueError(_NON_FINITE)
         return self
+
+    def _check_goes_on(self):
+        """The model a warm start or partial_fit goes on training is one fit
+        could have left: consistent attributes, finite parameters, training
+        records of the right types, the loss its output layer was built for.
+        """
+        _, params = self._engine()
+        if not _all_finite(params):
+            raise ValueError(
+                non_finite_parameters(first_non_finite(self.coefs_, self.intercepts_)))
+        check_training_state(self)
+
+    def _check_loss(self, first_pass):
+        """Refuse a loss this model cannot train on or, when a fit goes on
+        from the current model, one other than it was fitted with (whose
+        output layer it was built for).
+
+        scikit-learn keeps the output layer and reports the new loss of
+        it; fastmlp ignored the change. Neither trains what was asked.
+        """
+        losses = self._losses
+        if not isinstance(self.loss, str) or self.loss not in losses:
+            raise ValueError(
+                f"loss is {describe(self.loss)}; {type(self).__name__} trains on "
+                f"{' or '.join(map(repr, losses))}."
+            )
+        if first_pass:
+            return
+        spec = self.__dict__.get("_spec")
+        fitted = self.loss if spec is None else spec.loss
+        if self.loss != fitted:
+            raise ValueError(
+                f"loss is {self.loss!r}, but this model was fitted with loss={fitted!r}, "
+                "and warm_start and partial_fit go on training that model, whose output "
+                f"layer (out_activation_={self.out_activation_!r}) is built for it. Set "
+                f"loss={fitted!r} back, or fit a new model (warm_start=False)."
+            )
+        implied = losses[self.loss].outputs[self._target_type()][1]
+        if self.out_activation_ != implied:
+            raise ValueError(
+                f"out_activation_ is {self.out_activation_!r}, but loss={self.loss!r} "
+                f"trains an output layer {implied!r}. Fit sets out_activation_ and it "
+                f"must not be changed: set it back to {implied!r}, or fit a new model "
+                "(warm_start=False)."
+            )
+
+    def _other_network(self, layer_units):
+        """The message for a warm start or partial_fit whose settings or data
+        need another network than the model's."""
+        current = self._layer_units()
+        if current[1:-1] != layer_units[1:-1]:
+            return (
+                f"hidden_layer_sizes is {self.hidden_layer_sizes!r}, but the model that "
+                f"warm_start and partial_fit go on training has hidden layers of "
+                f"{current[1:-1]} units. Set hidden_layer_sizes back, or fit a new "
+                "model (warm_start=False)."
+            )
+        return (
+            f"y gives {layer_units[-1]} outputs (columns), but the model that "
+            f"warm_start and partial_fit go on training has {current[-1]}. Pass y "
+            f"of {current[-1]} columns, or fit a new model (warm_start=False)."
+        )
 
     def _batch_rows(self, n_train):
         """Rows per minibatch: 'auto' is min(200, n), others are clipped to n."""
@@ -774,6 +923,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
+    def _check_changed_params(self):
+        """Validate the parameters when one changed since they last were.
+
+        scikit-learn's _fit_context skips validation in partial_fit once the
+        model is fitted, to keep the call cheap; a parameter set in between
+        (alpha="high", activation="swish") would then reach the engine. The
+        values are compared by identity: a few microseconds.
+        """
+        values = _param_values(type(self))(self)
+        seen = self.__dict__.get("_validated_params")
+        if seen is None or not all(map(operator.is_, values, seen)):
+            self._validate_params()
+            self._validated_params = values
+
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
             raise AttributeError(
@@ -825,11 +988,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             validate_data(self, X, reset=False, dtype=dtype)
             raise ValueError("Input X contains NaN or infinity.")
         if check_output and not _all_finite(out):
-            # finite X, but a layer overflowed: never hand back NaN silently
+            # never hand back NaN silently; name the cause: weights edited to
+            # NaN in place (issue 10), or finite X that overflows a layer
+            where = first_non_finite(self.coefs_, self.intercepts_)
+            if where is not None:
+                raise ValueError(non_finite_parameters(where))
+            largest = max(float(np.abs(W).max()) for W in self.coefs_ + self.intercepts_)
             raise ValueError(
                 "The network's output is not finite for some rows of X: their "
                 "values are too large for the model's weights (a layer overflowed "
-                f"{np.finfo(dtype).max:.3g}). Scale X as the training data was scaled."
+                f"{np.finfo(dtype).max:.3g}; the largest weight is {largest:.3g}). "
+                "Scale X as the training data was scaled."
             )
         return out
 

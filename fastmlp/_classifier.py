@@ -13,7 +13,9 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._checks import FitState, validate_fit_data
+from ._consistency import describe, labels_text
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS
+from ._registry import CLASSIFIER_LOSSES
 
 
 def _fitted_label_binarizer(y):
@@ -33,6 +35,21 @@ def _fitted_label_binarizer(y):
         binarizer.sparse_input_ = False
         return binarizer
     return LabelBinarizer().fit(y)
+
+
+_TARGET_KINDS = ("binary", "multiclass", "multilabel-indicator")
+
+
+def _same_labels(classes, fitted):
+    """Whether classes_ holds the fitted classes, in order and of their dtype."""
+    if classes is fitted:
+        return True
+    try:
+        classes = np.asarray(classes)
+        return (classes.dtype == fitted.dtype and classes.shape == fitted.shape
+                and bool(np.all(classes == fitted)))
+    except (TypeError, ValueError):
+        return False
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
@@ -70,6 +87,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     >>> clf.score(X_test, y_test) > 0.8
     True
     """
+
+    _losses = CLASSIFIER_LOSSES
 
     def __init__(
         self,
@@ -138,9 +157,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
-        # classes_ is (re)defined on a fresh fit; warm_start must keep the
-        # same classes, and partial_fit may only see known ones.
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+        # classes_ is (re)defined on a fresh fit (a warm start without coefs_
+        # is one too); warm_start must keep the same classes, and partial_fit
+        # may only see known ones.
+        if (not hasattr(self, "classes_")) or (reset and not incremental):
             self._label_binarizer = _fitted_label_binarizer(y)
             self.classes_ = self._label_binarizer.classes_
         else:
@@ -186,6 +206,46 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _target_type(self):
         return self._label_binarizer.y_type_
 
+    def _model_key(self):
+        state = self.__dict__
+        binarizer = state["_label_binarizer"]
+        return (*super()._model_key(), binarizer, binarizer.y_type_, binarizer.classes_,
+                state["classes_"])
+
+    def _check_labels(self):
+        """The label encoder fit set, and classes_ that agree with it."""
+        binarizer = self.__dict__.get("_label_binarizer")
+        if not (isinstance(binarizer, LabelBinarizer)
+                and getattr(binarizer, "y_type_", None) in _TARGET_KINDS
+                and isinstance(getattr(binarizer, "classes_", None), np.ndarray)):
+            raise ValueError(
+                "The model's label encoder (_label_binarizer, which fit sets) was "
+                "changed, so its outputs cannot be turned into labels. Fit the model "
+                "again."
+            )
+        if "classes_" not in self.__dict__:
+            raise AttributeError(
+                "This MLPClassifier has no classes_, which fit sets: it was deleted. "
+                "Fit the model again."
+            )
+        if not _same_labels(self.classes_, binarizer.classes_):
+            raise ValueError(
+                f"classes_ is {describe(self.classes_)}, but the model was fitted on "
+                f"the classes {labels_text(binarizer.classes_)}, in that order: fit sets classes_ "
+                "and it must not be changed. To rename the classes, map the "
+                "predictions; to learn other classes, fit the model again."
+            )
+        return binarizer
+
+    def _expected_outputs(self):
+        binarizer = self._check_labels()
+        classes = binarizer.classes_
+        if binarizer.y_type_ == "binary":
+            return 1, f"one for the second of the binary classes_ {labels_text(classes)}"
+        if binarizer.y_type_ == "multiclass":
+            return len(classes), f"one per class in classes_ {labels_text(classes)}"
+        return len(classes), "one per label column of the multilabel y it was fitted on"
+
     def _n_outputs(self, y):
         if self._label_binarizer.y_type_ == "multiclass":
             return len(self.classes_)
@@ -210,13 +270,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _labels(self, y_pred):
         """Labels from the network's output: LabelBinarizer.inverse_transform's
         rules (argmax for multiclass, threshold 0.5 otherwise) without its
-        validation overhead, which would dominate a one-row prediction."""
-        y_type = self._label_binarizer.y_type_
-        if y_type == "multiclass":
-            return self.classes_.take(y_pred.argmax(axis=1), mode="clip")
+        validation overhead, which would dominate a one-row prediction.
+        The labels are the label encoder's classes, as in scikit-learn (the
+        model check makes sure classes_ equals them)."""
+        binarizer = self._label_binarizer
+        if binarizer.y_type_ == "multiclass":
+            return binarizer.classes_.take(y_pred.argmax(axis=1), mode="clip")
         indicator = (y_pred > 0.5).astype(int)
-        if y_type == "binary":
-            return self.classes_[indicator.ravel()]
+        if binarizer.y_type_ == "binary":
+            return binarizer.classes_[indicator.ravel()]
         return indicator
 
     def predict(self, X):
@@ -274,9 +336,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
+        self._check_changed_params()
         # a failed call leaves the model as it was, classes_ included
         state = FitState(self, incremental=True)
         try:
+            # classes_ decides whether this is a first call: check the model
+            # (classes_ included) before reading it
+            if "coefs_" in self.__dict__:
+                self._engine()
+            elif "classes_" in self.__dict__:
+                self._check_labels()
             if _check_partial_fit_first_call(self, classes):
                 multilabel = type_of_target(y).startswith("multilabel")
                 self._label_binarizer = _fitted_label_binarizer(y if multilabel else classes)

@@ -65,8 +65,14 @@ def init_parameters(spec, activations, weight_init, init_scale, random_state):
     return flat, coefs, intercepts
 
 
-def pack_parameters(coefs, intercepts, spec, dtype):
-    """Copy per-layer arrays into a new flat buffer, checking their shapes.
+def pack_parameters(coefs, intercepts, spec, dtype, why=""):
+    """Copy per-layer arrays into a new flat buffer, checking their shapes
+    and that their (finite) values survive the cast to `dtype`.
+
+    Parameters
+    ----------
+    why : str
+        Why the model has this dtype, for the error message.
 
     Returns
     -------
@@ -86,6 +92,16 @@ def pack_parameters(coefs, intercepts, spec, dtype):
         )
     flat = np.empty(spec.n_params, dtype=dtype)
     views = parameter_views(flat, spec)
-    for view, array in zip(views[0] + views[1], list(coefs) + list(intercepts)):
-        view[...] = array
+    names = [f"coefs_[{i}]" for i in range(len(coefs))] + [
+        f"intercepts_[{i}]" for i in range(len(intercepts))]
+    for name, view, array in zip(names, views[0] + views[1], list(coefs) + list(intercepts)):
+        with np.errstate(over="ignore"):
+            view[...] = array
+        if not np.isfinite(view).all():
+            largest = float(np.abs(np.asarray(array, dtype=np.float64)).max())
+            raise ValueError(
+                f"{name} holds values up to {largest:.3g}, beyond the range of "
+                f"{np.dtype(dtype).name} ({np.finfo(dtype).max:.3g}){why}. Scale the "
+                "weights down, or give the model float64 weights and data."
+            )
     return (flat,) + views

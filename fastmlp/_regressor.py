@@ -50,6 +50,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         **BaseMultilayerPerceptron._parameter_constraints,
         "loss": [StrOptions(set(REGRESSOR_LOSSES))],
     }
+    _losses = REGRESSOR_LOSSES
 
     def __init__(
         self,
@@ -173,4 +174,5 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
+        self._check_changed_params()
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)

@@ -1,0 +1,272 @@
+"""Whether what a user changed or handed in agrees with the model (issue 10).
+
+A fitted model's attributes can be assigned (the README allows replacing
+``coefs_`` and ``intercepts_``), settings change between warm starts, and
+sample weights are cast to the model's dtype. Unchecked, the engine would
+then read buffers of the wrong size, or report a symptom in its own words (a
+non-finite loss, rows that do not match) instead of the cause. Each check
+here runs in Python before the engine and names the user's mistake and what
+to do about it.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, activation_name
+
+_REFIT = "fit the model again (warm_start=False)"
+
+
+def describe(value):
+    """A short description of a value for an error message: its repr,
+    shortened, and its type."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    kind = type(value).__name__
+    return f"{text} ({'an' if kind[0] in 'aeiou' else 'a'} {kind})"
+
+
+def _units(n, noun):
+    plural = noun[:-1] + "ces" if noun.endswith("ix") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
+def labels_text(classes):
+    """Class labels for an error message, as a plain list (shortened)."""
+    text = repr(np.asarray(classes).tolist())
+    return text if len(text) <= 60 else text[:56] + "...]"
+
+
+def _is_count(value):
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _real_array(name, value, ndim):
+    """`value` as an array of real numbers with `ndim` dimensions."""
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"{name} is {describe(value)}, not an array of numbers.")
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind == "O":
+            array = array.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} is not an array of real numbers ({exc}).") from exc
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} has dtype {array.dtype}; weights and intercepts must be real "
+            "numbers (float32 or float64)."
+        )
+    if array.ndim != ndim:
+        shape = "(n_inputs, n_units)" if ndim == 2 else "(n_units,)"
+        raise ValueError(
+            f"{name} has shape {array.shape}; it must be {ndim}-D, of shape {shape}."
+        )
+    return array
+
+
+def check_layers(coefs, intercepts):
+    """The layers' weights and intercepts as real arrays that chain into one
+    network, or a clear error.
+
+    Returns
+    -------
+    coefs : list of ndarray of shape (n_inputs, n_units)
+    intercepts : list of ndarray of shape (n_units,)
+
+    Raises
+    ------
+    TypeError
+        coefs_ or intercepts_ is not a list of arrays of real numbers.
+    ValueError
+        They are empty, of different lengths, of shapes that do not chain,
+        or hold NaN or infinity.
+    """
+    for name, value in (("coefs_", coefs), ("intercepts_", intercepts)):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(
+                f"{name} is {describe(value)}; it must be a list of arrays, one per "
+                f"layer. Assign a list, or {_REFIT}."
+            )
+    if len(coefs) == 0:
+        raise ValueError(
+            "coefs_ is empty; a network needs one weight matrix per layer, of shape "
+            f"(n_inputs, n_units). Assign a non-empty list, or {_REFIT}."
+        )
+    if len(intercepts) != len(coefs):
+        raise ValueError(
+            f"coefs_ holds {_units(len(coefs), 'weight matrix')} but intercepts_ holds "
+            f"{_units(len(intercepts), 'vector')}; each layer needs both."
+        )
+    coefs = [_real_array(f"coefs_[{i}]", W, 2) for i, W in enumerate(coefs)]
+    intercepts = [_real_array(f"intercepts_[{i}]", b, 1) for i, b in enumerate(intercepts)]
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        if 0 in W.shape:
+            raise ValueError(
+                f"coefs_[{i}] has shape {W.shape}; every layer needs at least one "
+                "input and one unit."
+            )
+        if i and W.shape[0] != coefs[i - 1].shape[1]:
+            raise ValueError(
+                f"coefs_[{i}] has shape {W.shape}, but coefs_[{i - 1}] has shape "
+                f"{coefs[i - 1].shape}: layer {i + 1}'s weights need "
+                f"{coefs[i - 1].shape[1]} rows, one per unit of the layer before."
+            )
+        if b.shape != (W.shape[1],):
+            raise ValueError(
+                f"intercepts_[{i}] has shape {b.shape}, but coefs_[{i}] gives that "
+                f"layer {W.shape[1]} units: it needs shape ({W.shape[1]},)."
+            )
+    for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
+        for i, array in enumerate(arrays):
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise ValueError(non_finite_parameters(f"{name}[{i}]"))
+    return coefs, intercepts
+
+
+def non_finite_parameters(where):
+    """The message for a model whose parameters hold NaN or infinity."""
+    return (
+        f"{where} holds NaN or infinity: the model's weights were set or edited to "
+        "non-finite values, from which it can neither predict nor train. Assign "
+        f"finite ones, or {_REFIT}."
+    )
+
+
+def first_non_finite(coefs, intercepts):
+    """Where the first NaN or infinity among the parameters is ('coefs_[1]'),
+    or None."""
+    for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
+        for i, array in enumerate(arrays):
+            if not np.isfinite(array).all():
+                return f"{name}[{i}]"
+    return None
+
+
+def check_sizes(coefs, n_features, n_outputs, n_layers, outputs):
+    """The fitted sizes agree with the layers.
+
+    Parameters
+    ----------
+    coefs : list of ndarray, checked by check_layers
+    n_features, n_outputs, n_layers : the model's n_features_in_,
+        n_outputs_ and n_layers_
+    outputs : (int, str)
+        The number of outputs the model's targets need and why ('one per
+        class in classes_ ...'), or None when n_outputs_ decides.
+
+    Raises
+    ------
+    TypeError, ValueError
+    """
+    for name, value, least in (("n_features_in_", n_features, 1), ("n_outputs_", n_outputs, 1),
+                               ("n_layers_", n_layers, 2)):
+        if not _is_count(value) or value < least:
+            raise (ValueError if _is_count(value) else TypeError)(
+                f"{name} is {describe(value)}; fit sets it to an int of at least "
+                f"{least} and it must not be changed. Set it back, or {_REFIT}."
+            )
+    if coefs[0].shape[0] != n_features:
+        raise ValueError(
+            f"coefs_[0] has {_units(coefs[0].shape[0], 'row')}, one per input feature, but the "
+            f"model takes {n_features} features (n_features_in_, the width of X at "
+            f"fit). Assign a first layer of {n_features} rows, or {_REFIT} on X of "
+            f"{coefs[0].shape[0]} features."
+        )
+    if outputs is not None and n_outputs != outputs[0]:
+        raise ValueError(
+            f"n_outputs_ is {n_outputs}, but this model has {outputs[0]} outputs "
+            f"({outputs[1]}); fit sets n_outputs_ and it must not be changed. Set it "
+            f"back to {outputs[0]}, or {_REFIT}."
+        )
+    width = coefs[-1].shape[1]
+    if width != n_outputs:
+        why = f"{outputs[1]}" if outputs is not None else "n_outputs_"
+        raise ValueError(
+            f"coefs_[-1] has {_units(width, 'column')}, one per output, but the model has "
+            f"{n_outputs} outputs ({why}). Assign a last layer of shape "
+            f"({coefs[-1].shape[0]}, {n_outputs}) with intercepts_[-1] of shape "
+            f"({n_outputs},)"
+            + (", or set n_outputs_ to match." if outputs is None else ".")
+        )
+    if n_layers != len(coefs) + 1:
+        raise ValueError(
+            f"n_layers_ is {n_layers}, but the network has {len(coefs) + 1} layers "
+            f"(input and output included; coefs_ holds {len(coefs)} weight matrices). "
+            f"Fit sets n_layers_ and it must not be changed: set it back to "
+            f"{len(coefs) + 1}."
+        )
+
+
+def check_activation(activation):
+    """The hidden activation is one the registry has."""
+    if not isinstance(activation, str) or activation_name(activation) is None:
+        names = sorted(ACTIVATIONS) + sorted(ACTIVATION_ALIASES)
+        raise ValueError(
+            f"activation is {describe(activation)}; it must be one of "
+            f"{', '.join(map(repr, names))}."
+        )
+
+
+def check_layer_count(coefs, n_weight_layers):
+    """Assigned coefs_ keep the fitted network's number of layers.
+
+    Parameters
+    ----------
+    coefs : list of ndarray
+    n_weight_layers : int or None
+        The fitted network's (None: not known, a model pickled before specs).
+    """
+    if n_weight_layers is not None and len(coefs) != n_weight_layers:
+        raise ValueError(
+            f"coefs_ holds {len(coefs)} weight matrices, but this model has "
+            f"{n_weight_layers}: assigning coefs_ can change the layers' widths, not "
+            "their number (each hidden layer has its own activation). Fit a new model "
+            "with the hidden_layer_sizes you want."
+        )
+
+
+def check_output_activation(out_activation, expected, why):
+    """out_activation_ is what fit set for this model's targets and loss.
+
+    Parameters
+    ----------
+    out_activation : the model's out_activation_
+    expected : tuple of str
+        The output activations this model may have.
+    why : str
+        What sets it, for the message.
+    """
+    if not isinstance(out_activation, str) or out_activation not in expected:
+        raise ValueError(
+            f"out_activation_ is {describe(out_activation)}, but {why}. Fit sets "
+            f"out_activation_ and it must not be changed: set it back, or {_REFIT}."
+        )
+
+
+def check_training_state(estimator):
+    """The counters and records a warm start or partial_fit goes on from are
+    what fit left: numbers and lists, not values assigned since.
+
+    Raises
+    ------
+    TypeError
+    """
+    state = estimator.__dict__
+    number_or_none = lambda v: v is None or (isinstance(v, Real) and v == v)  # noqa: E731
+    expected = {
+        "t_": (lambda v: _is_count(v) and v >= 0,
+               "a non-negative int (the training samples seen)"),
+        "loss_curve_": (lambda v: isinstance(v, list), "a list (one loss per epoch)"),
+        "validation_scores_": (lambda v: v is None or isinstance(v, list),
+                               "a list of scores, or None"),
+        "best_loss_": (number_or_none, "a number, or None"),
+        "best_validation_score_": (number_or_none, "a number, or None"),
+    }
+    for name, (valid, what) in expected.items():
+        if name in state and not valid(state[name]):
+            raise TypeError(
+                f"{name} is {describe(state[name])}, but warm_start and partial_fit go "
+                f"on from it and it must be {what}: fit sets it and it must not be "
+                f"changed. Set it back, or {_REFIT}."
+            )
