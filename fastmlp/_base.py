@@ -41,6 +41,7 @@ from ._consistency import (
     check_layer_count,
     check_layers,
     check_output_activation,
+    check_sample_weight_cast,
     check_sizes,
     check_training_state,
     describe,
@@ -438,10 +439,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
         if sample_weight is not None:
+            check_numeric_kind(sample_weight, "sample_weight")
             # negative weights make the loss unbounded below
             sample_weight = _check_sample_weight(
                 sample_weight, X, ensure_non_negative=True
             )
+            check_sample_weight_cast(sample_weight, X.dtype)
 
         if y.ndim == 1:
             y = y.reshape((-1, 1))

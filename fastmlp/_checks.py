@@ -13,11 +13,13 @@ import collections
 import copy
 import functools
 import operator
-from numbers import Integral
+from numbers import Integral, Number
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
+from ._consistency import describe
 
 # Reading /proc/meminfo costs tens of microseconds; a fit needing less than
 # this is not worth asking about (partial_fit may be called per minibatch).
@@ -56,18 +58,35 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
 
 
 def check_numeric_kind(X, name="X"):
-    """Refuse strings where numbers are expected.
+    """Refuse strings where numbers are expected, and what is not an array.
 
     NumPy would parse "1.5" into 1.5, so a column of text read from a file
     without conversion would be trained on silently; scikit-learn refuses
-    string arrays for dtype="numeric" and so does fastmlp. Complex values
-    and non-numeric objects are refused by scikit-learn's validation.
+    string arrays for dtype="numeric" and so does fastmlp, for text in
+    object arrays and in DataFrame columns too. None, a string, a dict or a
+    generator would reach NumPy as a 0-D object array and fail in its words.
+    Complex values and non-numeric objects are refused by scikit-learn's
+    validation.
 
     Raises
     ------
     TypeError
-        X holds strings or bytes.
+        X holds strings or bytes, or is not array-like at all.
     """
+    if sp.issparse(X):
+        return
+    if X is None or isinstance(X, (str, bytes, dict, set)) or not (
+            isinstance(X, Number) or hasattr(X, "__len__") or hasattr(X, "__array__")):
+        raise TypeError(
+            f"{name} is {describe(X)}; fastmlp needs an array-like of numbers"
+            + (" of shape (n_samples, n_features), e.g. a 2-D NumPy array." if name == "X"
+               else ".")
+        )
+    encode = ", or encode categories (sklearn.preprocessing.OneHotEncoder)" \
+        if name == "X" else ""
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        _check_text_columns(X, name, encode)
+        return
     kind = getattr(getattr(X, "dtype", None), "kind", None)
     if kind is None and isinstance(X, (list, tuple)):
         try:
@@ -77,18 +96,38 @@ def check_numeric_kind(X, name="X"):
     if kind in ("U", "S"):
         raise TypeError(
             f"{name} holds strings (dtype {np.asarray(X).dtype}); fastmlp needs "
-            f"numbers. Convert {name} explicitly, e.g. {name}.astype(float), or "
-            "encode categories (sklearn.preprocessing.OneHotEncoder)."
+            f"numbers. Convert {name} explicitly, e.g. {name}.astype(float){encode}."
         )
-    if kind == "O" and isinstance(X, np.ndarray):
+    if kind == "O":
         # object arrays are converted value by value anyway; this is as cheap
-        for value in X.flat:
-            if isinstance(value, (str, bytes)):
-                raise TypeError(
-                    f"{name} is an object array holding strings (e.g. {value!r}); "
-                    f"fastmlp needs numbers. Convert {name} explicitly, or "
-                    "encode categories (sklearn.preprocessing.OneHotEncoder)."
-                )
+        value = _first_text(np.asarray(X, dtype=object).flat)
+        if value is not None:
+            raise TypeError(
+                f"{name} is an object array holding strings (e.g. {value!r}); "
+                f"fastmlp needs numbers. Convert {name} explicitly{encode}."
+            )
+
+
+def _first_text(values):
+    """The first str or bytes among `values`, or None."""
+    return next((v for v in values if isinstance(v, (str, bytes))), None)
+
+
+def _check_text_columns(frame, name, encode):
+    """Refuse a DataFrame column of text (object, string or categorical
+    columns of strings), naming it."""
+    for column, dtype in frame.dtypes.items():
+        if getattr(dtype, "name", None) == "category":
+            value = _first_text(dtype.categories)
+        elif getattr(dtype, "kind", None) in ("O", "U", "S"):
+            value = _first_text(frame[column].array)
+        else:
+            continue
+        if value is not None:
+            raise TypeError(
+                f"{name}'s column {column!r} holds strings (e.g. {value!r}); fastmlp "
+                f"needs numbers. Convert the column explicitly{encode}."
+            )
 
 
 def validate_fit_data(estimator, X, y, reset, **check_params):

@@ -52,6 +52,28 @@ def _same_labels(classes, fitted):
         return False
 
 
+def _label_error(y, exc):
+    """What LabelBinarizer's error `exc` on y means, in a user's terms: the
+    two mistakes it names least clearly (real-valued targets, labels of
+    mixed types) get their own message; others keep scikit-learn's."""
+    if isinstance(exc, TypeError) and "not supported between" in str(exc):
+        kinds = sorted({type(v).__name__ for v in np.asarray(y, dtype=object).ravel()})
+        return TypeError(
+            f"y mixes labels of different types ({', '.join(kinds)}), which cannot be "
+            "sorted into classes. Convert them to one type, e.g. y.astype(str)."
+        )
+    if type_of_target(y).startswith("continuous"):
+        example = np.asarray(y, dtype=float).ravel()
+        example = example[example != np.round(example)][:1]
+        return ValueError(
+            "Unknown label type: y holds continuous values"
+            + (f" (such as {example[0]:.6g})" if example.size else "")
+            + ", but MLPClassifier needs class labels. For real-valued targets use "
+            "MLPRegressor; to classify, turn y into labels first."
+        )
+    return exc
+
+
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     __doc__ = f"""Multi-layer Perceptron classifier.
 
@@ -161,9 +183,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # is one too); warm_start must keep the same classes, and partial_fit
         # may only see known ones.
         if (not hasattr(self, "classes_")) or (reset and not incremental):
-            self._label_binarizer = _fitted_label_binarizer(y)
+            try:
+                self._label_binarizer = _fitted_label_binarizer(y)
+            except (TypeError, ValueError) as exc:
+                raise _label_error(y, exc) from exc
             self.classes_ = self._label_binarizer.classes_
         else:
+            self._check_target_kind(y)
             classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
@@ -187,6 +213,21 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             )
 
         return X, self._targets(y, X.dtype)
+
+    def _check_target_kind(self, y):
+        """A warm start or partial_fit gives targets of the kind the model
+        was fitted on: 1-D labels, or a 2-D indicator matrix for multilabel."""
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        if (y.ndim == 2) != multilabel:
+            fitted = ("a multilabel indicator matrix (one 0/1 column per label)" if multilabel
+                      else f"{self._label_binarizer.y_type_} labels (one per row)")
+            given = ("a 2-D indicator matrix" if y.ndim == 2
+                     else "1-D labels (one per row)")
+            raise ValueError(
+                f"y is {given}, but this model was fitted on {fitted}, and warm_start "
+                "and partial_fit go on training that model. Pass y of the same kind, "
+                "or fit a new model (warm_start=False)."
+            )
 
     def _targets(self, y, dtype):
         """The targets the network trains on, in X's dtype: LabelBinarizer's

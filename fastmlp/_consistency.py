@@ -8,6 +8,7 @@ non-finite loss, rows that do not match) instead of the cause. Each check
 here runs in Python before the engine and names the user's mistake and what
 to do about it.
 """
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -270,3 +271,92 @@ def check_training_state(estimator):
                 f"on from it and it must be {what}: fit sets it and it must not be "
                 f"changed. Set it back, or {_REFIT}."
             )
+
+
+def check_sample_weight_cast(sample_weight, dtype):
+    """Sample weights fit the model's dtype (float32 when X is): none
+    becomes zero or subnormal when cast, and their sum leaves room for the
+    losses they multiply (at most the square root of the dtype's largest
+    number, 1.8e19 for float32), so the weighted loss cannot overflow.
+
+    Parameters
+    ----------
+    sample_weight : ndarray, finite and non-negative
+    dtype : the model's dtype
+
+    Raises
+    ------
+    ValueError
+    """
+    info = np.finfo(dtype)
+    name = np.dtype(dtype).name
+    single = np.dtype(dtype) == np.float32
+    cast = (" The model trains in float32 because X is float32, and sample_weight is "
+            "cast to float32." if single else "")
+    or_float64 = ", or pass X as float64." if single else "."
+    # the L2 penalty is divided by the weights' sum (scikit-learn's scaling)
+    same_model = " (and alpha by the same factor, to keep the same model)"
+    positive = sample_weight[sample_weight > 0]
+    if single and positive.size and positive.min() < info.tiny:
+        raise ValueError(
+            f"sample_weight holds {positive.min():.3g}, less than the smallest normal "
+            f"float32 number ({info.tiny:.3g}): the cast would turn it into 0 or "
+            f"lose its precision.{cast} Scale sample_weight up{same_model}, drop the "
+            f"rows of negligible weight{or_float64}"
+        )
+    with np.errstate(over="ignore"):
+        total = float(np.sum(sample_weight, dtype=np.float64))
+    room = math.sqrt(info.max)
+    if total > room:
+        largest = float(sample_weight.max())
+        what = (f"holds {largest:.3g}, more than {name} can hold ({info.max:.3g})"
+                if largest > info.max else
+                f"sums to {total:.3g}, which leaves no room in {name} (up to "
+                f"{info.max:.3g}) for the weighted loss: keep the sum below {room:.2g}")
+        raise ValueError(
+            f"sample_weight {what}.{cast} Scale sample_weight down{same_model}"
+            f"{or_float64}"
+        )
+
+
+def check_numeric_target(y):
+    """Refuse regression targets given as text.
+
+    NumPy would parse "1.5" into 1.5 when y is cast to the model's dtype, so
+    a target column read from a file without conversion would train
+    silently; scikit-learn fails on it part-way into training (str arrays)
+    or converts it (object arrays). fastmlp refuses both, as it does for X.
+
+    Raises
+    ------
+    ValueError
+    """
+    try:
+        # DataFrame columns of mixed dtypes become one object array
+        values = np.asarray(y, dtype=object if hasattr(y, "dtypes") else None)
+    except (TypeError, ValueError):
+        return  # ragged or odd input: scikit-learn's validation says why
+    text = values.dtype.kind in ("U", "S") or (values.dtype.kind == "O" and any(
+        isinstance(value, (str, bytes)) for value in values.flat))
+    if text:
+        raise ValueError(
+            "y holds strings, but MLPRegressor needs numeric targets. Convert y "
+            "explicitly (y.astype(float)) if they are numbers written as text; for "
+            "class labels use MLPClassifier."
+        )
+
+
+def check_poisson_target(y):
+    """loss='poisson' models counts and rates: y must not be negative.
+
+    Raises
+    ------
+    ValueError
+    """
+    smallest = float(y.min())
+    if smallest < 0:
+        raise ValueError(
+            f"loss='poisson' needs non-negative targets (counts or rates), but y holds "
+            f"negative values (down to {smallest:.6g}). Use loss='squared_error', or "
+            "shift or transform y to be non-negative."
+        )

@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._checks import validate_fit_data
+from ._consistency import check_numeric_target, check_poisson_target
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS, loss_doc
 from ._registry import REGRESSOR_LOSSES
 
@@ -137,6 +138,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
+        check_numeric_target(y)
         X, y = validate_fit_data(
             self,
             X,
@@ -149,6 +151,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson":
+            check_poisson_target(y)
         return X, y
 
     # scikit-learn bug: its lambda returns the bound method (always truthy)

@@ -179,7 +179,90 @@ BAD_FIT = [
      "not a valid CSR matrix"),
     ("partial_fit with early_stopping",
      lambda: _reg(early_stopping=True).partial_fit(X, Y_REG), ValueError, "early_stopping"),
+    # issue 10: the user's mistake named, not the engine's symptom
+    ("X that is a string", lambda: _clf().fit("abc", Y_CLASS), TypeError, "X is 'abc'"),
+    ("X that is None", lambda: _reg().fit(None, Y_REG), TypeError, "X is None"),
+    ("X that is a generator", lambda: _reg().fit((row for row in X), Y_REG), TypeError,
+     "a generator"),
+    ("a DataFrame column of text", lambda: _clf().fit(_frame_with_text(), Y_CLASS), TypeError,
+     "column 'colour' holds strings"),
+    ("a DataFrame column of text categories",
+     lambda: _clf().fit(_frame_with_text(categorical=True), Y_CLASS), TypeError,
+     "column 'colour' holds strings"),
+    ("numbers written as text in y (regression)",
+     lambda: _reg().fit(X, Y_REG.astype(str)), ValueError, "y holds strings"),
+    ("numbers written as text in an object y (regression)",
+     lambda: _reg().fit(X, Y_REG.astype(str).astype(object)), ValueError, "y holds strings"),
+    ("numbers written as text in a list y (regression)",
+     lambda: _reg().fit(X, [str(v) for v in Y_REG]), ValueError, "y holds strings"),
+    ("strings in sample_weight",
+     lambda: _reg().fit(X, Y_REG, sample_weight=np.full(40, "1")), TypeError,
+     "sample_weight holds strings"),
+    ("real-valued y for a classifier", lambda: _clf().fit(X, Y_REG), ValueError,
+     "holds continuous values"),
+    ("real-valued 2-D y for a classifier", lambda: _clf().fit(X, np.c_[Y_REG, Y_REG]), ValueError,
+     "use MLPRegressor"),
+    ("labels of mixed types",
+     lambda: _clf().fit(X, np.array([1, "a"] * 20, dtype=object)), TypeError,
+     "mixes labels of different types (int, str)"),
+    ("loss='poisson' with negative y (lbfgs)",
+     lambda: _reg(loss="poisson", solver="lbfgs").fit(X, Y_REG), ValueError,
+     "non-negative targets"),
+    ("loss='poisson' with negative y (adam)",
+     lambda: _reg(loss="poisson").fit(X, Y_REG), ValueError, "non-negative targets"),
+    ("loss='poisson' with negative y in partial_fit",
+     lambda: _reg(loss="poisson").partial_fit(X, np.abs(Y_REG)).partial_fit(X, Y_REG), ValueError,
+     "non-negative targets"),
+    ("sample weights past float32's range with float32 X",
+     lambda: _reg().fit(X.astype(np.float32), Y_REG, sample_weight=np.full(40, 1e39)),
+     ValueError, "sample_weight is cast to float32"),
+    ("sample weights below float32's range with float32 X",
+     lambda: _reg().fit(X.astype(np.float32), Y_REG, sample_weight=np.full(40, 1e-50)),
+     ValueError, "the cast would turn it into 0"),
+    ("sample weights below float32's range with float32 X (lbfgs)",
+     lambda: _reg(solver="lbfgs").fit(X.astype(np.float32), Y_REG,
+                                       sample_weight=np.r_[1e-50, np.ones(39)]),
+     ValueError, "the cast would turn it into 0"),
+    ("float32 sample weights whose weighted loss would overflow",
+     lambda: _reg().fit(X.astype(np.float32), 100 * Y_REG, sample_weight=np.full(40, 1e36)),
+     ValueError, "leaves no room in float32"),
+    ("float64 sample weights whose weighted loss would overflow",
+     lambda: _reg(solver="lbfgs").fit(X, Y_REG, sample_weight=np.full(40, 1e200)),
+     ValueError, "leaves no room in float64"),
+    ("loss changed between warm starts",
+     lambda: _reg(warm_start=True).fit(X, np.abs(Y_REG)).set_params(loss="poisson")
+     .fit(X, np.abs(Y_REG)), ValueError, "fitted with loss='squared_error'"),
+    ("loss changed between partial_fit calls",
+     lambda: _reg(loss="poisson").partial_fit(X, np.abs(Y_REG)).set_params(loss="squared_error")
+     .partial_fit(X, np.abs(Y_REG)), ValueError, "fitted with loss='poisson'"),
+    ("hidden_layer_sizes changed between warm starts",
+     lambda: _reg(warm_start=True).fit(X, Y_REG).set_params(hidden_layer_sizes=(6,)).fit(X, Y_REG),
+     ValueError, "has hidden layers of [5] units"),
+    ("partial_fit with y of another width",
+     lambda: _reg().partial_fit(X, Y_REG).partial_fit(X, np.c_[Y_REG, Y_REG]), ValueError,
+     "y gives 2 outputs"),
+    ("warm start with multilabel y on a multiclass model",
+     lambda: _clf(warm_start=True).fit(X, Y_CLASS).fit(X, np.eye(3, dtype=int)[Y_CLASS]),
+     ValueError, "y is a 2-D indicator matrix, but this model was fitted on multiclass labels"),
+    ("partial_fit with multilabel y on a multiclass model",
+     lambda: MLPClassifier().partial_fit(X, Y_CLASS, classes=[0, 1, 2])
+     .partial_fit(X, np.eye(3, dtype=int)[Y_CLASS]), ValueError, "y is a 2-D indicator matrix"),
+    ("warm start with multilabel y on a binary model",
+     lambda: _clf(warm_start=True).fit(X, Y_CLASS % 2).fit(X, np.eye(2, dtype=int)[Y_CLASS % 2]),
+     ValueError, "fitted on binary labels"),
+    ("warm start with labels on a multilabel model",
+     lambda: _clf(warm_start=True).fit(X, np.eye(2, dtype=int)[Y_CLASS % 2]).fit(X, Y_CLASS % 2),
+     ValueError, "fitted on a multilabel indicator matrix"),
 ]
+
+
+def _frame_with_text(categorical=False):
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    colour = np.array(["red", "blue"] * 20, dtype=object)
+    frame["colour"] = pd.Categorical(colour) if categorical else colour
+    return frame
 
 
 def _overflowing(model, X_big):
@@ -223,6 +306,11 @@ BAD_PREDICT = [
      lambda m: _overflowing(m, X[:1] * 1e307), ValueError, "not finite"),
     ("predict with a malformed sparse X", lambda m: m.predict(_corrupt(_sparse_with_bad_index())),
      ValueError, "not a valid CSR matrix"),
+    ("predict on a string", lambda m: m.predict("abc"), TypeError, "X is 'abc'"),
+    ("predict on bytes", lambda m: m.predict(b"abc"), TypeError, "X is b'abc'"),
+    ("predict on None", lambda m: m.predict_proba(None), TypeError, "X is None"),
+    ("predict on a dict", lambda m: m.predict({"a": 1.0}), TypeError, "a dict"),
+    ("predict on a generator", lambda m: m.predict(row for row in X), TypeError, "a generator"),
 ]
 
 
