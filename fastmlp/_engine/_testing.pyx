@@ -12,6 +12,7 @@ from ._losses cimport output_loss_delta, output_activation
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 from ._narrow cimport narrow_product, narrow_gradient
+from .vmath cimport v_exp, v_expm1, v_log1p, v_tanh, v_erf, v_logistic, v_softplus
 
 
 # _blas
@@ -130,3 +131,36 @@ def _csr_rows_T_dot_memview(const floating[::1] data, const Py_ssize_t[::1] indi
     """out += X[rows].T @ delta"""
     csr_rows_T_dot(&data[0], &indices[0], &indptr[0], &rows[0], 0, rows.shape[0],
                    &delta[0, 0], delta.shape[1], &out[0, 0])
+
+
+# vmath.h: y = f(x) elementwise, through the same fused wrappers and the
+# same simple loop as the engine's (so GCC vectorises it as it does there)
+
+def _vmath_memview(str name, const floating[::1] x, floating[::1] y):
+    """y = f(x) for f named exp, expm1, log1p, tanh, erf, logistic or softplus."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    if y.shape[0] != n:
+        raise ValueError("x and y differ in length")
+    if name == "exp":
+        for i in range(n):
+            y[i] = v_exp(x[i])
+    elif name == "expm1":
+        for i in range(n):
+            y[i] = v_expm1(x[i])
+    elif name == "log1p":
+        for i in range(n):
+            y[i] = v_log1p(x[i])
+    elif name == "tanh":
+        for i in range(n):
+            y[i] = v_tanh(x[i])
+    elif name == "erf":
+        for i in range(n):
+            y[i] = v_erf(x[i])
+    elif name == "logistic":
+        for i in range(n):
+            y[i] = v_logistic(x[i])
+    elif name == "softplus":
+        for i in range(n):
+            y[i] = v_softplus(x[i])
+    else:
+        raise ValueError(f"unknown vmath function {name!r}")
