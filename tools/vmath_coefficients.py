@@ -148,7 +148,13 @@ R_EXP = LN2 / 2 * mp.mpf("1.0001")
 # log1p's s = f / (2 + f), f in [sqrt(2)/2 - 1, sqrt(2) - 1]
 S_LOG = (mp.sqrt(2) - 1) / (mp.sqrt(2) + 1) * mp.mpf("1.0001")
 TANH_SMALL = mp.mpf("0.55")    # float tanh: polynomial below, expm1 form above
-ERF_SPLIT = {"float": mp.mpf("0.875"), "double": mp.mpf("1.5")}
+# erf: x + x P(x^2) below ERF_SMALL; 1 - exp(-x^2) Q(x - ERF_LARGE) from
+# ERF_LARGE on; double has a middle piece, ERF_MID_C + M(x - ERF_MID) (near
+# 1.5, x + x P rounds a term of -0.53 and 1 - exp(-x^2) Q one of 0.2: each
+# errs by an ulp, the steps between neighbouring results go backwards)
+ERF_SMALL = {"float": mp.mpf("0.875"), "double": mp.mpf("0.75")}
+ERF_LARGE = {"float": mp.mpf("0.875"), "double": mp.mpf("1.5")}
+ERF_MID = mp.mpf("1.125")
 
 
 def _expm1_tail(t):
@@ -182,10 +188,8 @@ def _erfc_scaled(x):
 def fits(dtype):
     """(name, g, w, a, b, powers, comment) of every polynomial of one dtype."""
     single = dtype == "float"
-    # erf: x + x P(x^2) below ERF_SPLIT, 1 - exp(-x^2) Q(x - ERF_SPLIT) above,
-    # up to where erf rounds to 1
-    split = ERF_SPLIT[dtype]
-    big = mp.mpf("3.95") if single else mp.mpf("6.0")
+    small, large = ERF_SMALL[dtype], ERF_LARGE[dtype]
+    big = mp.mpf("3.95") if single else mp.mpf("6.0")  # erf rounds to 1 above
     table = [
         # expm1(r) = r + r^2 P(r); w turns P's error relative to expm1(r)
         ("EXPM1", _expm1_tail, lambda t: t * t / mp.expm1(t), -R_EXP, R_EXP,
@@ -195,13 +199,19 @@ def fits(dtype):
         # the fit keeps 2/sqrt(pi) - 1 (not 2/sqrt(pi)) as the constant term, so
         # its rounding costs little: erf(x) = x + x P(x^2)
         ("ERF", lambda z: _erf_small(z) - 1, lambda z: mp.sqrt(z) / mp.erf(mp.sqrt(z)),
-         TINY, split**2, 7 if single else 18,
-         f"erf(x) = x + x P(x^2), |x| < {split}"),
+         TINY, small**2, 7 if single else 12,
+         f"erf(x) = x + x P(x^2), |x| < {small}"),
         # the error of Q counts in erf's absolute error: scaled by exp(-x^2)
-        ("ERFC", lambda t: _erfc_scaled(t + split), lambda t: mp.exp(-(t + split) ** 2),
-         0, big - split, 9 if single else 18,
-         f"erfc(x) exp(x^2) = Q(x - {split}), {split} <= x < {big}"),
+        ("ERFC", lambda t: _erfc_scaled(t + large), lambda t: mp.exp(-(t + large) ** 2),
+         0, big - large, 9 if single else 18,
+         f"erfc(x) exp(x^2) = Q(x - {large}), {large} <= x < {big}"),
     ]
+    if not single:
+        mid_c = to_float64(mp.erf(ERF_MID))
+        table.append(("ERFM", lambda t: mp.erf(ERF_MID + t) - mid_c,
+                      lambda t: 1 / mp.erf(ERF_MID + t), small - ERF_MID, large - ERF_MID, 16,
+                      f"erf(x) = C + M(x - {ERF_MID}), C = {mp.nstr(mid_c, 17)} = "
+                      f"{float(mid_c).hex()}, {small} <= x < {large}"))
     if single:
         # double tanh is expm1(2x) / (expm1(2x) + 2) throughout
         table.append(("TANH", _tanh_tail, lambda z: z, TINY, TANH_SMALL**2, 5,
@@ -231,6 +241,9 @@ def main():
             for k, c in zip(powers, rounded):
                 lines.append(f"#define VM_{name}_{'F' if dtype == 'float' else 'D'}{k} "
                              f"{_c_hex(c, dtype)}{suffix}")
+            if name == "ERFM":
+                lines.append(f"#define VM_ERFM_C {_c_hex(to_float64(mp.erf(ERF_MID)), dtype)}")
+                lines.append(f"#define VM_ERFM_X0 {_c_hex(ERF_MID, dtype)}")
             if args.report:
                 e = max_error(g, w, a, b, powers, rounded)
                 print(f"  max weighted error {mp.nstr(e, 3)} "

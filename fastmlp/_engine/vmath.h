@@ -85,25 +85,19 @@
 #define VM_LOG_D4 0x1.7466405c123b1p-3
 #define VM_LOG_D5 0x1.39a1933299638p-3
 #define VM_LOG_D6 0x1.2f0705ace0527p-3
-/* erf(x) = x + x P(x^2), |x| < 1.5; double */
+/* erf(x) = x + x P(x^2), |x| < 0.75; double */
 #define VM_ERF_D0 0x1.06eba8214db69p-3
 #define VM_ERF_D1 -0x1.812746b0379e7p-2
-#define VM_ERF_D2 0x1.ce2f21a042be2p-4
-#define VM_ERF_D3 -0x1.b82ce31288b47p-6
-#define VM_ERF_D4 0x1.565bcd0e6a3b8p-8
-#define VM_ERF_D5 -0x1.c02db4003c241p-11
-#define VM_ERF_D6 0x1.f9a326f926c77p-14
-#define VM_ERF_D7 -0x1.f4d25c315701ep-17
-#define VM_ERF_D8 0x1.b9e6c90e89d0dp-20
-#define VM_ERF_D9 -0x1.5f742513cfe7cp-23
-#define VM_ERF_D10 0x1.fcc4c1ab65051p-27
-#define VM_ERF_D11 -0x1.51d251f67822fp-30
-#define VM_ERF_D12 0x1.9e385c3429efdp-34
-#define VM_ERF_D13 -0x1.d6b01daca538cp-38
-#define VM_ERF_D14 0x1.ecfe34b9e6d1p-42
-#define VM_ERF_D15 -0x1.cb724b15ff851p-46
-#define VM_ERF_D16 0x1.5434aa87be022p-50
-#define VM_ERF_D17 -0x1.23516e484e6b8p-55
+#define VM_ERF_D2 0x1.ce2f21a042bc5p-4
+#define VM_ERF_D3 -0x1.b82ce31287c52p-6
+#define VM_ERF_D4 0x1.565bcd0e2a5d6p-8
+#define VM_ERF_D5 -0x1.c02db3ec194cfp-11
+#define VM_ERF_D6 0x1.f9a322f13f90ap-14
+#define VM_ERF_D7 -0x1.f4d1d3ec74f34p-17
+#define VM_ERF_D8 0x1.b9dabe688ccfdp-20
+#define VM_ERF_D9 -0x1.5ebf4fe01ff06p-23
+#define VM_ERF_D10 0x1.ef2f21c15b0f1p-27
+#define VM_ERF_D11 -0x1.05061ca32d3ap-30
 /* erfc(x) exp(x^2) = Q(x - 1.5), 1.5 <= x < 6.0; double */
 #define VM_ERFC_D0 0x1.494daffa2ad67p-2
 #define VM_ERFC_D1 -0x1.4f1988444c72p-3
@@ -123,6 +117,25 @@
 #define VM_ERFC_D15 -0x1.4615ceedce6ap-27
 #define VM_ERFC_D16 0x1.baacb3f6603b2p-31
 #define VM_ERFC_D17 -0x1.1bf6b774faf37p-35
+/* erf(x) = C + M(x - 1.125), C = 0.88838823170170778 = 0x1.c6dad2829ec62p-1, 0.75 <= x < 1.5; double */
+#define VM_ERFM_D0 -0x1.903ec3ae3696ap-57
+#define VM_ERFM_D1 0x1.45e99bcbb7914p-2
+#define VM_ERFM_D2 -0x1.6ea6cf452e845p-2
+#define VM_ERFM_D3 0x1.4cb3cf0aa0e2ap-3
+#define VM_ERFM_D4 0x1.ca508316820b1p-6
+#define VM_ERFM_D5 -0x1.f65d15f20a4edp-5
+#define VM_ERFM_D6 0x1.fd1c6c0e47d2fp-7
+#define VM_ERFM_D7 0x1.3acc78681ba86p-7
+#define VM_ERFM_D8 -0x1.8b43c36d80092p-8
+#define VM_ERFM_D9 -0x1.79b0b624ba0dep-12
+#define VM_ERFM_D10 0x1.2e5243b3e8a97p-10
+#define VM_ERFM_D11 -0x1.730fb2e318218p-13
+#define VM_ERFM_D12 -0x1.28d13fe67a06dp-13
+#define VM_ERFM_D13 0x1.9db2de30e7bdap-15
+#define VM_ERFM_D14 0x1.641ada0a64c91p-17
+#define VM_ERFM_D15 -0x1.e2ccae48c6d86p-18
+#define VM_ERFM_C 0x1.c6dad2829ec62p-1
+#define VM_ERFM_X0 0x1.2p+0
 /* END coefficients */
 
 #define VM_NANF (__builtin_nanf(""))
@@ -417,23 +430,26 @@ static inline float vm_tanhf(float x)
     return vm__signf(a < 0.55f ? small : large, x);
 }
 
-/* tanh(x) = t / (t + 2) with t = expm1(2|x|): within 3 ulp wherever t is
- * within 1, which double's error budget allows; 1 from |x| = 20 on */
+/* tanh(x) = t / (t + 2) with t = expm1(2|x|) for |x| < 0.55: within 3 ulp
+ * wherever t is within 1, which double's error budget allows; above, as in
+ * float, 1 - 2 / (t + 2), whose every step is monotone (t / (t + 2) steps
+ * back where t + 2 rounds, near 1); 1 from |x| = 20 on */
 static inline double vm_tanh(double x)
 {
     double a = vm__abs(x);
-    double t;
+    double t, d;
     a = a > 20.0 ? 20.0 : a;        /* tanh rounds to 1 from 19.1 on */
     t = vm__expm1_range(2.0 * a);
-    return vm__sign(t / (t + 2.0), x);
+    d = t + 2.0;
+    return vm__sign(a < 0.55 ? t / d : 1.0 - 2.0 / d, x);
 }
 
 /* ---- erf --------------------------------------------------------------- */
 
-/* erf(x): x + x P(x^2) for |x| < 0.875 (1.5); above, 1 - exp(-x^2) Q(|x| -
- * 0.875 (1.5)) (erfc(x) exp(x^2) is smooth and slowly varying there, and
- * exp(-x^2)'s relative error scaled by erfc(x) stays below erf's ulp); 1 from
- * |x| = 3.95 (6) on. */
+/* erf(x): x + x P(x^2) for |x| < 0.875; above, 1 - exp(-x^2) Q(|x| - 0.875)
+ * (erfc(x) exp(x^2) is smooth and slowly varying there, and exp(-x^2)'s
+ * relative error scaled by erfc(x) stays below erf's ulp); 1 from |x| = 3.95
+ * on. */
 static inline float vm_erff(float x)
 {
     float a = vm__absf(x);
@@ -462,19 +478,19 @@ static inline float vm_erff(float x)
     return vm__signf(a < 0.875f ? small : large, x);
 }
 
+/* double needs three pieces to stay monotone: each is within about half an
+ * ulp where it meets the next (its last rounding dominates). x + x P(x^2)
+ * for |x| < 0.75 (x P is under 6% of the result), C + M(|x| - 1.125) up to
+ * 1.5 (M under 10%), then 1 - exp(-x^2) Q(|x| - 1.5) (erfc under 4%); 1 from
+ * |x| = 6 on. */
 static inline double vm_erf(double x)
 {
     double a = vm__abs(x);
     double z = a * a;
-    double p = VM_ERF_D17;
+    double p = VM_ERF_D11;
+    double m = VM_ERFM_D15;
     double q = VM_ERFC_D17;
-    double t, small, large;
-    p = p * z + VM_ERF_D16;
-    p = p * z + VM_ERF_D15;
-    p = p * z + VM_ERF_D14;
-    p = p * z + VM_ERF_D13;
-    p = p * z + VM_ERF_D12;
-    p = p * z + VM_ERF_D11;
+    double t, small, mid, large;
     p = p * z + VM_ERF_D10;
     p = p * z + VM_ERF_D9;
     p = p * z + VM_ERF_D8;
@@ -487,6 +503,23 @@ static inline double vm_erf(double x)
     p = p * z + VM_ERF_D1;
     p = p * z + VM_ERF_D0;
     small = a + a * p;
+    t = a - VM_ERFM_X0;
+    m = m * t + VM_ERFM_D14;
+    m = m * t + VM_ERFM_D13;
+    m = m * t + VM_ERFM_D12;
+    m = m * t + VM_ERFM_D11;
+    m = m * t + VM_ERFM_D10;
+    m = m * t + VM_ERFM_D9;
+    m = m * t + VM_ERFM_D8;
+    m = m * t + VM_ERFM_D7;
+    m = m * t + VM_ERFM_D6;
+    m = m * t + VM_ERFM_D5;
+    m = m * t + VM_ERFM_D4;
+    m = m * t + VM_ERFM_D3;
+    m = m * t + VM_ERFM_D2;
+    m = m * t + VM_ERFM_D1;
+    m = m * t + VM_ERFM_D0;
+    mid = VM_ERFM_C + m;
     a = a > 6.0 ? 6.0 : a;          /* erf rounds to 1 from 5.93 on */
     t = a - 1.5;
     q = q * t + VM_ERFC_D16;
@@ -507,7 +540,7 @@ static inline double vm_erf(double x)
     q = q * t + VM_ERFC_D1;
     q = q * t + VM_ERFC_D0;
     large = 1.0 - vm__exp_normal(-(a * a)) * q;
-    return vm__sign(a < 1.5 ? small : large, x);
+    return vm__sign(a < 0.75 ? small : (a < 1.5 ? mid : large), x);
 }
 
 /* ---- logistic and softplus --------------------------------------------- */
