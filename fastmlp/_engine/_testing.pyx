@@ -12,7 +12,8 @@ from ._losses cimport output_loss_delta, output_activation
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 from ._narrow cimport narrow_product, narrow_gradient
-from .vmath cimport v_exp, v_expm1, v_log1p, v_tanh, v_erf, v_logistic, v_softplus
+from .vmath cimport v_exp, v_expm1, v_log1p, v_tanh, v_erf, v_erf_gauss, \
+    v_logistic, v_softplus
 
 
 # _blas
@@ -137,8 +138,10 @@ def _csr_rows_T_dot_memview(const floating[::1] data, const Py_ssize_t[::1] indi
 # same simple loop as the engine's (so GCC vectorises it as it does there)
 
 def _vmath_memview(str name, const floating[::1] x, floating[::1] y):
-    """y = f(x) for f named exp, expm1, log1p, tanh, erf, logistic or softplus."""
+    """y = f(x) for f named exp, expm1, log1p, tanh, erf, logistic, softplus,
+    or gauss (e^-(x^2), from v_erf_gauss)."""
     cdef Py_ssize_t i, n = x.shape[0]
+    cdef floating gauss
     if y.shape[0] != n:
         raise ValueError("x and y differ in length")
     if name == "exp":
@@ -156,6 +159,10 @@ def _vmath_memview(str name, const floating[::1] x, floating[::1] y):
     elif name == "erf":
         for i in range(n):
             y[i] = v_erf(x[i])
+    elif name == "gauss":
+        for i in range(n):
+            v_erf_gauss(x[i], &gauss)
+            y[i] = gauss
     elif name == "logistic":
         for i in range(n):
             y[i] = v_logistic(x[i])

@@ -252,22 +252,6 @@ static inline double vm__exp_reduced(double r)
 
 /* ---- exp --------------------------------------------------------------- */
 
-/* exp(x) for x in [-87, 88] (no subnormal result, no overflow) */
-static inline float vm__exp_normalf(float x)
-{
-    float r;
-    int32_t n;
-    vm__reducef(x, &r, &n);
-    return vm__exp_reducedf(r) * vm__pow2f(n);
-}
-
-static inline double vm__exp_normal(double x)
-{
-    double r;
-    uint64_t kbits = vm__reduce(x, &r);
-    return vm__exp_reduced(r) * vm__pow2(kbits - VM_SHIFT_BITS + 1023);
-}
-
 /* e^x. The scaling 2^n = 2^n1 2^n2 takes two steps so that subnormal results
  * round once and overflow gives inf. */
 static inline float vm_expf(float x)
@@ -444,13 +428,53 @@ static inline double vm_tanh(double x)
     return vm__sign(a < 0.55 ? t / d : 1.0 - 2.0 / d, x);
 }
 
+/* ---- exp(-x^2) ------------------------------------------------------- */
+
+/* e^-(a^2) for a >= 0 (or NaN). a^2 = hi + lo exactly, hi = ah^2 with ah a's
+ * leading 12 (26) bits, so hi is exact and lo = a^2 - hi = al (ah + a) is
+ * subtracted inside the reduced argument: a^2's rounding would otherwise cost
+ * a^2 ulp (16 at a = 4). 0 from a = 10.5 (27.5) on. */
+static inline float vm__exp_neg_squaref(float a)
+{
+    float ah, al, hi, lo, k, r;
+    int32_t n, n1;
+    a = a > 10.5f ? 10.5f : a;      /* e^-110 rounds to 0 */
+    ah = vm__floatb(vm__bitsf(a) & 0xfffff000u);
+    al = a - ah;
+    hi = ah * ah;
+    lo = al * (ah + a);
+    k = -hi * VM_INV_LN2F + VM_SHIFTF;
+    n = (int32_t)(vm__bitsf(k) - vm__bitsf(VM_SHIFTF));
+    k -= VM_SHIFTF;
+    r = ((-hi - k * VM_LN2_HIF) - k * VM_LN2_LOF) - lo;
+    n1 = n >> 1;
+    return (vm__exp_reducedf(r) * vm__pow2f(n1)) * vm__pow2f(n - n1);
+}
+
+static inline double vm__exp_neg_square(double a)
+{
+    double ah, al, hi, lo, k, r;
+    uint64_t kbits, half;
+    a = a > 27.5 ? 27.5 : a;        /* e^-756 rounds to 0 */
+    ah = vm__doubleb(vm__bits(a) & 0xfffffffff8000000u);
+    al = a - ah;
+    hi = ah * ah;
+    lo = al * (ah + a);
+    k = -hi * VM_INV_LN2 + VM_SHIFT;
+    kbits = vm__bits(k);
+    k -= VM_SHIFT;
+    r = ((-hi - k * VM_LN2_HI) - k * VM_LN2_LO) - lo;
+    half = kbits >> 1;
+    return (vm__exp_reduced(r) * vm__pow2(half - (VM_SHIFT_BITS >> 1) + 1023))
+           * vm__pow2(kbits - half - (VM_SHIFT_BITS >> 1) + 1023);
+}
+
 /* ---- erf --------------------------------------------------------------- */
 
 /* erf(x): x + x P(x^2) for |x| < 0.875; above, 1 - exp(-x^2) Q(|x| - 0.875)
- * (erfc(x) exp(x^2) is smooth and slowly varying there, and exp(-x^2)'s
- * relative error scaled by erfc(x) stays below erf's ulp); 1 from |x| = 3.95
+ * (erfc(x) exp(x^2) is smooth and slowly varying there); 1 from |x| = 3.95
  * on. */
-static inline float vm_erff(float x)
+static inline float vm__erf_gaussf(float x, float *gauss)
 {
     float a = vm__absf(x);
     float z = a * a;
@@ -464,6 +488,7 @@ static inline float vm_erff(float x)
     p = p * z + VM_ERF_F1;
     p = p * z + VM_ERF_F0;
     small = a + a * p;
+    *gauss = vm__exp_neg_squaref(a);
     a = a > 3.95f ? 3.95f : a;      /* erf rounds to 1 from 3.92 on */
     t = a - 0.875f;
     q = q * t + VM_ERFC_F7;
@@ -474,7 +499,7 @@ static inline float vm_erff(float x)
     q = q * t + VM_ERFC_F2;
     q = q * t + VM_ERFC_F1;
     q = q * t + VM_ERFC_F0;
-    large = 1.0f - vm__exp_normalf(-(a * a)) * q;
+    large = 1.0f - *gauss * q;
     return vm__signf(a < 0.875f ? small : large, x);
 }
 
@@ -483,7 +508,7 @@ static inline float vm_erff(float x)
  * for |x| < 0.75 (x P is under 6% of the result), C + M(|x| - 1.125) up to
  * 1.5 (M under 10%), then 1 - exp(-x^2) Q(|x| - 1.5) (erfc under 4%); 1 from
  * |x| = 6 on. */
-static inline double vm_erf(double x)
+static inline double vm__erf_gauss(double x, double *gauss)
 {
     double a = vm__abs(x);
     double z = a * a;
@@ -520,6 +545,7 @@ static inline double vm_erf(double x)
     m = m * t + VM_ERFM_D1;
     m = m * t + VM_ERFM_D0;
     mid = VM_ERFM_C + m;
+    *gauss = vm__exp_neg_square(a);
     a = a > 6.0 ? 6.0 : a;          /* erf rounds to 1 from 5.93 on */
     t = a - 1.5;
     q = q * t + VM_ERFC_D16;
@@ -539,9 +565,18 @@ static inline double vm_erf(double x)
     q = q * t + VM_ERFC_D2;
     q = q * t + VM_ERFC_D1;
     q = q * t + VM_ERFC_D0;
-    large = 1.0 - vm__exp_normal(-(a * a)) * q;
+    large = 1.0 - *gauss * q;
     return vm__sign(a < 0.75 ? small : (a < 1.5 ? mid : large), x);
 }
+
+/* erf(x) */
+static inline float vm_erff(float x) { float gauss; return vm__erf_gaussf(x, &gauss); }
+static inline double vm_erf(double x) { double gauss; return vm__erf_gauss(x, &gauss); }
+
+/* erf(x), and e^-(x^2) in *gauss (computed on the way): GELU's derivative
+ * Phi(z) + z phi(z) needs both, with x = z / sqrt(2) */
+static inline float vm_erf_gaussf(float x, float *gauss) { return vm__erf_gaussf(x, gauss); }
+static inline double vm_erf_gauss(double x, double *gauss) { return vm__erf_gauss(x, gauss); }
 
 /* ---- logistic and softplus --------------------------------------------- */
 

@@ -15,6 +15,8 @@ cdef extern from "vmath.h" nogil:
     double vm_tanh(double x) noexcept
     float vm_erff(float x) noexcept
     double vm_erf(double x) noexcept
+    float vm_erf_gaussf(float x, float* gauss) noexcept
+    double vm_erf_gauss(double x, double* gauss) noexcept
     float vm_logisticf(float x) noexcept
     double vm_logistic(double x) noexcept
     float vm_softplusf(float x) noexcept
@@ -59,6 +61,14 @@ cdef inline floating v_erf(floating x) noexcept nogil:
         return vm_erff(x)
     else:
         return vm_erf(x)
+
+
+cdef inline floating v_erf_gauss(floating x, floating* gauss) noexcept nogil:
+    """erf(x), and e^-(x^2) in gauss[0] (GELU's derivative needs both)"""
+    if floating is float:
+        return vm_erf_gaussf(x, gauss)
+    else:
+        return vm_erf_gauss(x, gauss)
 
 
 cdef inline floating v_logistic(floating x) noexcept nogil:
