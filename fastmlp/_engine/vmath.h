@@ -26,6 +26,7 @@
 #ifndef FASTMLP_VMATH_H
 #define FASTMLP_VMATH_H
 
+#include <math.h>    /* NAN, INFINITY only: no libm function is called */
 #include <stdint.h>
 #include <string.h>
 
@@ -146,10 +147,10 @@
 #define VM_ERFM_X0 0x1.2p+0
 /* END coefficients */
 
-#define VM_NANF (__builtin_nanf(""))
-#define VM_NAN (__builtin_nan(""))
-#define VM_INFF (__builtin_inff())
-#define VM_INF (__builtin_inf())
+#define VM_NANF ((float)NAN)
+#define VM_NAN ((double)NAN)
+#define VM_INFF ((float)INFINITY)
+#define VM_INF ((double)INFINITY)
 
 /* ---- bits -------------------------------------------------------------- */
 
