@@ -344,11 +344,13 @@ VM_INLINE double vm_expm1(double x)
 /* log(1 + x) for x > -1 finite: u = 1 + x = 2^k m, m in [sqrt(2)/2, sqrt(2)),
  * f = m - 1 (exact), log(1 + f) = f - hfsq + s (hfsq + R) with s = f / (2 + f),
  * hfsq = f^2 / 2 and R = s^2 P(s^2) (fdlibm's arrangement: the large term f is
- * exact), plus c / u where c = 1 + x - u exactly (Fast2Sum, larger term first). */
-VM_INLINE float vm__log1p_rangef(float x)
+ * exact), plus c / u where c = 1 + x - u exactly (Fast2Sum, larger term first).
+ * The argument may come as an unrounded sum x + xl (|xl| tiny), whose xl
+ * joins c. */
+VM_INLINE float vm__log1p_pairf(float x, float xl)
 {
     float u = 1.0f + x;
-    float c = x >= 1.0f ? 1.0f - (u - x) : x - (u - 1.0f);
+    float c = (x >= 1.0f ? 1.0f - (u - x) : x - (u - 1.0f)) + xl;
     uint32_t bits = vm__bitsf(u) + (0x3f800000u - 0x3f3504f3u);
     float k = (float)((int32_t)(bits >> 23) - 127);
     float f = vm__floatb((bits & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
@@ -360,10 +362,10 @@ VM_INLINE float vm__log1p_rangef(float x)
            - ((hfsq - (s * (hfsq + R) + (k * VM_LOG_LN2_LOF + c / u))) - f);
 }
 
-VM_INLINE double vm__log1p_range(double x)
+VM_INLINE double vm__log1p_pair(double x, double xl)
 {
     double u = 1.0 + x;
-    double c = x >= 1.0 ? 1.0 - (u - x) : x - (u - 1.0);
+    double c = (x >= 1.0 ? 1.0 - (u - x) : x - (u - 1.0)) + xl;
     uint64_t bits = vm__bits(u) + (0x3ff0000000000000u - 0x3fe6a09e667f3bcdu);
     /* k = (bits >> 52) - 1023 converted exactly through the bits of 2^52 + k */
     double k = vm__doubleb(0x4330000000000000u | (bits >> 52)) - (0x1p52 + 1023.0);
@@ -382,6 +384,9 @@ VM_INLINE double vm__log1p_range(double x)
     hfsq = 0.5 * f * f;
     return k * VM_LN2_HI - ((hfsq - (s * (hfsq + R) + (k * VM_LN2_LO + c / u))) - f);
 }
+
+VM_INLINE float vm__log1p_rangef(float x) { return vm__log1p_pairf(x, 0.0f); }
+VM_INLINE double vm__log1p_range(double x) { return vm__log1p_pair(x, 0.0); }
 
 /* log(1 + x): NaN below -1, -inf at -1, x itself when tiny (keeps -0.0) or
  * +inf or NaN */
@@ -589,29 +594,52 @@ VM_INLINE double vm_erf_gauss(double x, double *gauss) { return vm__erf_gauss(x,
 
 /* ---- logistic and softplus --------------------------------------------- */
 
-/* 1 / (1 + e^-x) as n / (1 + e) with e = e^-|x| <= 1 and n = 1 for x >= 0,
- * e below: e never overflows, and no branch depends on x's sign.
- * Rounding e alone costs up to 1.5 ulp of relative error, so e stays an
- * unrounded sum eh + el (e^r = (1 + r) + tail summed with its rounding
- * error kept, both scaled by 2^n), and
- * 1 + e is d + de with de exact (Fast2Sum); y = (nh + nl) / (d + de) is then
- * y0 = nh / d corrected to first order. */
-VM_INLINE float vm_logisticf(float x)
+/* e^t as an unrounded sum eh + el, for t in [-104, 89] (float), [-746, 710]
+ * (double): e^r = (1 + r) + tail summed with its rounding error kept, both
+ * scaled by 2^n (in two steps: e^t may be subnormal). Rounding e^t to one
+ * number costs up to 1.5 ulp of relative error, which the two callers below
+ * would pass on. */
+VM_INLINE float vm__exp_pairf(float t, float *el)
 {
-    float a = -vm__absf(x);
-    float r, hi, lo, v, s1, s2, eh, el, d, de, nh, nl, y;
+    float r, hi, lo, v, s1, s2;
     int32_t n, n1;
-    a = a < -104.0f ? -104.0f : a;
-    vm__reducef(a, &r, &n);
+    vm__reducef(t, &r, &n);
     hi = 1.0f + r;
     lo = (r - (hi - 1.0f)) + vm__expm1_tailf(r);
     v = hi + lo;                    /* e^r = v + lo, |lo| tiny (Fast2Sum) */
     lo = lo - (v - hi);
-    n1 = n >> 1;                    /* two steps: e may be subnormal */
+    n1 = n >> 1;
     s1 = vm__pow2f(n1);
     s2 = vm__pow2f(n - n1);
-    eh = (v * s1) * s2;
-    el = (lo * s1) * s2;
+    *el = (lo * s1) * s2;
+    return (v * s1) * s2;
+}
+
+VM_INLINE double vm__exp_pair(double t, double *el)
+{
+    double r, hi, lo, v, s1, s2;
+    uint64_t kbits = vm__reduce(t, &r), half;
+    hi = 1.0 + r;
+    lo = (r - (hi - 1.0)) + vm__expm1_tail(r);
+    v = hi + lo;
+    lo = lo - (v - hi);
+    half = kbits >> 1;
+    s1 = vm__pow2(half - (VM_SHIFT_BITS >> 1) + 1023);
+    s2 = vm__pow2(kbits - half - (VM_SHIFT_BITS >> 1) + 1023);
+    *el = (lo * s1) * s2;
+    return (v * s1) * s2;
+}
+
+/* 1 / (1 + e^-x) as n / (1 + e) with e = e^-|x| <= 1 and n = 1 for x >= 0,
+ * e below: e never overflows, and no branch depends on x's sign. e = eh + el
+ * unrounded, 1 + e = d + de with de exact (Fast2Sum), and y = (nh + nl) /
+ * (d + de) is y0 = nh / d corrected to first order. */
+VM_INLINE float vm_logisticf(float x)
+{
+    float a = -vm__absf(x);
+    float eh, el, d, de, nh, nl, y;
+    a = a < -104.0f ? -104.0f : a;
+    eh = vm__exp_pairf(a, &el);
     d = 1.0f + eh;
     de = (eh - (d - 1.0f)) + el;
     nh = x >= 0.0f ? 1.0f : eh;
@@ -623,19 +651,9 @@ VM_INLINE float vm_logisticf(float x)
 VM_INLINE double vm_logistic(double x)
 {
     double a = -vm__abs(x);
-    double r, hi, lo, v, s1, s2, eh, el, d, de, nh, nl, y;
-    uint64_t kbits, half;
+    double eh, el, d, de, nh, nl, y;
     a = a < -746.0 ? -746.0 : a;
-    kbits = vm__reduce(a, &r);
-    hi = 1.0 + r;
-    lo = (r - (hi - 1.0)) + vm__expm1_tail(r);
-    v = hi + lo;                    /* e^r = v + lo, |lo| tiny (Fast2Sum) */
-    lo = lo - (v - hi);
-    half = kbits >> 1;
-    s1 = vm__pow2(half - (VM_SHIFT_BITS >> 1) + 1023);
-    s2 = vm__pow2(kbits - half - (VM_SHIFT_BITS >> 1) + 1023);
-    eh = (v * s1) * s2;
-    el = (lo * s1) * s2;
+    eh = vm__exp_pair(a, &el);
     d = 1.0 + eh;
     de = (eh - (d - 1.0)) + el;
     nh = x >= 0.0 ? 1.0 : eh;
@@ -644,18 +662,30 @@ VM_INLINE double vm_logistic(double x)
     return y + (nl - y * de) / d;
 }
 
-/* log(1 + e^x) as max(x, 0) + log1p(e^-|x|): nothing overflows, and for x
- * far below 0 the result keeps e^x's relative accuracy */
+/* log(1 + e^x) = log1p(e^x) up to x = 4, then x + log1p(e^-x): one exp and
+ * one log1p either way, nothing overflows, and for x far below 0 the result
+ * keeps e^x's relative accuracy. Below 4 a single chain of increasing
+ * functions keeps the result from stepping back, which x + log1p(e^-x) (two
+ * terms moving apart) does near 0; above 4, x's ulp outweighs the second
+ * term's moves. */
 VM_INLINE float vm_softplusf(float x)
 {
-    float y = vm__log1p_rangef(vm_expf(-vm__absf(x)));
-    return (x > 0.0f ? x : 0.0f) + y;
+    float t = x > 4.0f ? -x : x;
+    float eh, el, y;
+    t = t < -104.0f ? -104.0f : t;
+    eh = vm__exp_pairf(t, &el);
+    y = vm__log1p_pairf(eh, el);
+    return x > 4.0f ? x + y : y;
 }
 
 VM_INLINE double vm_softplus(double x)
 {
-    double y = vm__log1p_range(vm_exp(-vm__abs(x)));
-    return (x > 0.0 ? x : 0.0) + y;
+    double t = x > 4.0 ? -x : x;
+    double eh, el, y;
+    t = t < -746.0 ? -746.0 : t;
+    eh = vm__exp_pair(t, &el);
+    y = vm__log1p_pair(eh, el);
+    return x > 4.0 ? x + y : y;
 }
 
 #endif /* FASTMLP_VMATH_H */
