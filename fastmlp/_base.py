@@ -56,7 +56,7 @@ from ._engine._network import Network
 from ._engine._shuffle import shuffle_rows
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, activation_name
+from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, WEIGHT_INITS, activation_name
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
 
@@ -159,6 +159,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "weight_init": [StrOptions(set(WEIGHT_INITS))],
+        "init_scale": [Interval(Real, 0, None, closed="neither")],
     }
 
     @abstractmethod
@@ -188,6 +190,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         epsilon,
         n_iter_no_change,
         max_fun,
+        weight_init,
+        init_scale,
     ):
         self.activation = activation
         self.solver = solver
@@ -213,6 +217,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.weight_init = weight_init
+        self.init_scale = init_scale
 
     # -- the network and its flat parameter buffer --------------------------
 
@@ -397,7 +403,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._network = Network(spec)
         self._network_key = self._engine_key()
         self._set_parameters(*init_parameters(
-            spec, self._init_activations(spec.n_layers), "sklearn", None,
+            spec, self._init_activations(spec.n_layers), self.weight_init, self.init_scale,
             self._random_state))
         self._best_params = self._params.copy()
         # a new network starts a new optimizer, even in partial_fit (a model

@@ -138,6 +138,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        weight_init="sklearn",
+        init_scale=0.01,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -164,6 +166,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            weight_init=weight_init,
+            init_scale=init_scale,
         )
 
     def _validate_input(self, X, y, incremental, reset):

@@ -3,7 +3,7 @@
 The options of a kind (activations, losses) are listed from the registries,
 so the docstrings name exactly what the estimators accept.
 """
-from ._registry import ACTIVATION_ALIASES, ACTIVATIONS
+from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, WEIGHT_INITS
 
 
 def _options(names):
@@ -18,6 +18,15 @@ def _activation_doc():
     if ACTIVATION_ALIASES:
         aliases = ", ".join(f"{a!r} for {n!r}" for a, n in ACTIVATION_ALIASES.items())
         lines.append(f"        Also accepted: {aliases}.")
+    return "\n".join(lines) + "\n"
+
+
+def _weight_init_doc():
+    lines = [f"    weight_init : {_options(WEIGHT_INITS)}, default='sklearn'",
+             "        How the initial coefficients and intercepts are drawn from",
+             "        random_state, per layer (fan_in inputs, fan_out units):", ""]
+    for info in WEIGHT_INITS.values():
+        lines.append(f"        - {info.name!r}: {info.description}")
     return "\n".join(lines) + "\n"
 
 
@@ -114,6 +123,11 @@ PARAMETERS = """
 
     max_fun : int, default=15000
         Maximum number of loss function calls (lbfgs).
+
+""" + _weight_init_doc() + """
+    init_scale : float, default=0.01
+        Standard deviation of weight_init='normal' (the notes' small Gaussian
+        random numbers); unused by the other schemes.
 """
 
 ATTRIBUTES = """

@@ -160,6 +160,39 @@ def _sklearn(rng, fan_in, fan_out, activation, scale):
     return coef, rng.uniform(-bound, bound, fan_out)
 
 
+def _glorot_uniform(rng, fan_in, fan_out, activation, scale):
+    bound = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _glorot_normal(rng, fan_in, fan_out, activation, scale):
+    std = np.sqrt(2.0 / (fan_in + fan_out))
+    return rng.normal(0.0, std, (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _he_uniform(rng, fan_in, fan_out, activation, scale):
+    bound = np.sqrt(6.0 / fan_in)
+    return rng.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _he_normal(rng, fan_in, fan_out, activation, scale):
+    return rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _lecun_normal(rng, fan_in, fan_out, activation, scale):
+    return rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _normal(rng, fan_in, fan_out, activation, scale):
+    coef = rng.normal(0.0, scale, (fan_in, fan_out))
+    return coef, rng.normal(0.0, scale, fan_out)
+
+
+def _uniform(rng, fan_in, fan_out, activation, scale):
+    coef = rng.uniform(-1.0, 1.0, (fan_in, fan_out))
+    return coef, rng.uniform(-1.0, 1.0, fan_out)
+
+
 WEIGHT_INITS = {
     info.name: info
     for info in [
@@ -167,5 +200,27 @@ WEIGHT_INITS = {
                  "U(-b, b) for weights and intercepts, b = sqrt(factor / (fan_in + "
                  "fan_out)), factor 2 for logistic and 6 otherwise: scikit-learn's draws",
                  "scikit-learn; Glorot and Bengio 2010"),
+        InitInfo("glorot_uniform", _glorot_uniform,
+                 "U(-b, b), b = sqrt(6 / (fan_in + fan_out)); intercepts 0",
+                 "Glorot and Bengio 2010; torch.nn.init.xavier_uniform_"),
+        InitInfo("glorot_normal", _glorot_normal,
+                 "N(0, 2 / (fan_in + fan_out)); intercepts 0",
+                 "Glorot and Bengio 2010; torch.nn.init.xavier_normal_"),
+        InitInfo("he_uniform", _he_uniform,
+                 "U(-b, b), b = sqrt(6 / fan_in); intercepts 0",
+                 "He et al. 2015; torch.nn.init.kaiming_uniform_(nonlinearity='relu')"),
+        InitInfo("he_normal", _he_normal,
+                 "N(0, 2 / fan_in); intercepts 0",
+                 "He et al. 2015; torch.nn.init.kaiming_normal_(nonlinearity='relu')"),
+        InitInfo("lecun_normal", _lecun_normal,
+                 "N(0, 1 / fan_in); intercepts 0 (for selu)",
+                 "LeCun et al. 1998; Klambauer et al. 2017; "
+                 "torch.nn.init.kaiming_normal_(nonlinearity='linear')"),
+        InitInfo("normal", _normal,
+                 "N(0, init_scale**2) for weights and intercepts",
+                 "the notes: small Gaussian random numbers"),
+        InitInfo("uniform", _uniform,
+                 "U(-1, 1) for weights and intercepts",
+                 "the notes' exercise (micrograd's Neuron)"),
     ]
 }

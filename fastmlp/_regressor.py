@@ -80,6 +80,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        weight_init="sklearn",
+        init_scale=0.01,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -106,6 +108,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            weight_init=weight_init,
+            init_scale=init_scale,
         )
 
     def predict(self, X):

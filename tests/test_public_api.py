@@ -10,6 +10,7 @@ import inspect
 import numbers
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,13 +126,23 @@ def _reference_proba_or_values(est, X):
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
 def test_constructor_signature_and_defaults_are_sklearns(Est):
+    # scikit-learn's parameters first, in its order, with its defaults; then
+    # fastmlp's own, keyword-only, each documented in the README's "Beyond
+    # scikit-learn" table
     ours = inspect.signature(Est.__init__).parameters
     theirs = inspect.signature(TWINS[Est].__init__).parameters
-    assert list(ours) == list(theirs)
+    assert list(ours)[:len(theirs)] == list(theirs)
     for name, p in theirs.items():
         assert ours[name].default == p.default, name
         assert ours[name].kind == p.kind, name
-    assert Est().get_params() == TWINS[Est]().get_params()
+    extra = list(ours)[len(theirs):]
+    assert all(ours[name].kind == inspect.Parameter.KEYWORD_ONLY for name in extra)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    beyond = readme[readme.index("## Beyond scikit-learn"):]
+    for name in extra:
+        assert f"`{name}" in beyond, name
+    ours_params, theirs_params = Est().get_params(), TWINS[Est]().get_params()
+    assert {k: ours_params[k] for k in theirs_params} == theirs_params
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
