@@ -33,13 +33,10 @@ cdef class Network:
     spec : fastmlp._spec.NetworkSpec
     """
 
-    def __cinit__(self):
-        self._layers = NULL
-
-    def __dealloc__(self):
-        free(self._layers)
-
-    def __init__(self, spec):
+    # __cinit__, not __init__: a Network exists only with its layers
+    # (Network.__new__ alone left the kernels a NULL layer array), and a second
+    # __init__ cannot lay it out again under buffers sized for the first.
+    def __cinit__(self, spec):
         cdef Py_ssize_t l, n_layers = spec.n_layers
         cdef Layer* layer
         codes = [spec.hidden_activation_code(l) for l in range(n_layers - 1)]
@@ -49,9 +46,16 @@ cdef class Network:
             raise ValueError(f"the engine has no kernel for activation codes {unknown}, "
                              f"loss {spec.loss_code} or output {spec.out_activation_code}")
         columns = spec.work_columns(False)
-        coefs, intercepts = spec.groups("coef"), spec.groups("intercept")
+        per_layer = (tuple(spec.groups("coef")), tuple(spec.groups("intercept")),
+                     tuple(columns.act_cols), tuple(columns.pre_cols),
+                     tuple(columns.delta_cols))
+        # indexed below without bounds checks (boundscheck=False): their
+        # lengths are checked here, once
+        if n_layers < 1 or any(len(values) != n_layers for values in per_layer):
+            raise ValueError(f"the network spec's per-layer layouts do not match its "
+                             f"{n_layers} weight layers")
+        coefs, intercepts, act_cols, pre_cols, delta_cols = per_layer
         self.spec = spec
-        free(self._layers)
         self._layers = <Layer*>malloc(n_layers * sizeof(Layer))
         if self._layers == NULL:
             raise MemoryError()
@@ -64,9 +68,9 @@ cdef class Network:
             params = spec.activation_params(l) if l < n_layers - 1 else ()
             layer.act_params[0] = params[0] if len(params) > 0 else 0
             layer.act_params[1] = params[1] if len(params) > 1 else 0
-            layer.act_col = columns.act_cols[l]
-            layer.pre_col = columns.pre_cols[l]
-            layer.delta_col = columns.delta_cols[l]
+            layer.act_col = act_cols[l]
+            layer.pre_col = pre_cols[l]
+            layer.delta_col = delta_cols[l]
         self.net.n_layers = n_layers
         self.net.layers = self._layers
         self.net.n_features = spec.n_features
@@ -76,6 +80,9 @@ cdef class Network:
         self.net.loss = spec.loss_code
         self.net.out_activation = spec.out_activation_code
         self.net.loss_param = spec.loss_param
+
+    def __dealloc__(self):
+        free(self._layers)
 
     @property
     def n_params(self):
