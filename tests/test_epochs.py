@@ -109,3 +109,20 @@ def test_loss_gradient_checks_its_buffers_too(change, message):
     else:
         with pytest.raises(ValueError, match=message):
             loss_gradient(*args)
+
+
+class _ClaimsRows(np.ndarray):
+    """An array whose shape attribute claims more rows than its buffer has."""
+
+    @property
+    def shape(self):
+        return (10**9, 1)
+
+
+def test_epochs_take_the_row_count_from_the_buffer_not_the_shape_attribute():
+    # the rows the order may name are Y's rows in memory
+    b = _buffers()
+    b["Y"] = b["Y"].view(_ClaimsRows)
+    b["order"] = np.array([0, 10**8], dtype=np.intp)
+    with pytest.raises(ValueError, match="out of range"):
+        Epochs(**b)

@@ -388,7 +388,7 @@ cdef class Epochs:
                  X_data, X_indices, X_indptr, Y, sample_weight,
                  const Py_ssize_t[::1] order, Py_ssize_t batch_size, bint gather,
                  Py_ssize_t n_parts, int n_threads):
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, n_rows
         if n_parts < 1 or batch_size < 1 or order.shape[0] < 1:
             raise ValueError("an epoch needs rows, a batch size and a part")
         self.network = network
@@ -398,16 +398,18 @@ cdef class Epochs:
                         X_indptr, Y, sample_weight, order)
         self.single = params.dtype == np.float32
         self.part = network.part_layout((batch_size + n_parts - 1) // n_parts, gather)
+        # n_rows from the buffer held, not from Y.shape: an object's shape
+        # attribute may say anything, and indexing it is unchecked here
         if self.single:
-            _hold[float](self, params, grads, moment_1, moment_2, work, X, X_data,
-                         X_indices, X_indptr, Y, sample_weight, gather)
+            n_rows = _hold[float](self, params, grads, moment_1, moment_2, work, X,
+                                  X_data, X_indices, X_indptr, Y, sample_weight, gather)
         else:
-            _hold[double](self, params, grads, moment_1, moment_2, work, X, X_data,
-                          X_indices, X_indptr, Y, sample_weight, gather)
-        if order.shape[0] > Y.shape[0]:
+            n_rows = _hold[double](self, params, grads, moment_1, moment_2, work, X,
+                                   X_data, X_indices, X_indptr, Y, sample_weight, gather)
+        if order.shape[0] > n_rows:
             raise ValueError("more rows in the order than in the data")
         for i in range(order.shape[0]):
-            if not 0 <= order[i] < Y.shape[0]:
+            if not 0 <= order[i] < n_rows:
                 raise ValueError(f"row {order[i]} out of range")
         self.order = &order[0]
         self.n_samples = order.shape[0]
@@ -467,14 +469,15 @@ cdef class Epochs:
         return state.loss_sum, state.n_batches, state.finite, interrupt
 
 
-cdef int _hold(Epochs e, floating[::1] params, floating[::1] grads,
-               floating[::1] moment_1, floating[::1] moment_2, floating[::1] work,
-               const floating[:, ::1] X, const floating[::1] X_data,
-               const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
-               const floating[:, ::1] Y, const floating[::1] sample_weight,
-               bint gather) except -1:
+cdef Py_ssize_t _hold(Epochs e, floating[::1] params, floating[::1] grads,
+                      floating[::1] moment_1, floating[::1] moment_2, floating[::1] work,
+                      const floating[:, ::1] X, const floating[::1] X_data,
+                      const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
+                      const floating[:, ::1] Y, const floating[::1] sample_weight,
+                      bint gather) except -1:
     """Check the buffers of e's epochs, take their pointers, and set the
-    work buffers' vectors of ones (nothing else writes them)."""
+    work buffers' vectors of ones (nothing else writes them); returns Y's
+    number of rows."""
     cdef const Net* net = &e.network.net
     cdef Py_ssize_t q
     check_data(net, &e.part, e.n_parts, params, grads, work, X, X_data, X_indices,
@@ -489,7 +492,7 @@ cdef int _hold(Epochs e, floating[::1] params, floating[::1] grads,
     e.work = &work[0]
     for q in range(e.n_parts):
         fill_ones(&work[0] + q * e.part.size, &e.part)
-    return 0
+    return Y.shape[0]
 
 
 cdef void _run_epoch(Epochs e, floating* p, const StepRule* rule,
