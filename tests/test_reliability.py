@@ -561,7 +561,11 @@ def test_an_interrupt_during_restore_never_leaves_a_mix(case):
             sys.settrace(None)
         return model, params, before, at_failure.get("state"), counter["count"], info.type
 
-    n_opcodes = run(-1)[4]  # the bytecodes of an undisturbed failure
+    # the bytecodes of an undisturbed failure; CPython 3.12 delivers no
+    # opcode events the first time a traced frame asks for them, so count
+    # on a second run
+    run(-1)
+    n_opcodes = run(-1)[4]
     assert n_opcodes > 10
     restored = 0
     for n in range(1, n_opcodes + 1):
