@@ -7,7 +7,8 @@ HIDDEN = {
     "identity": (lambda z: z, lambda a: np.ones_like(a)),
     "logistic": (expit, lambda a: a * (1 - a)),
     "tanh": (np.tanh, lambda a: 1 - a**2),
-    "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(a.dtype)),
+    # scikit-learn's delta[a == 0] = 0 (a relu output is never negative)
+    "relu": (lambda z: np.maximum(z, 0), lambda a: (a != 0).astype(a.dtype)),
 }
 
 OUTPUT_ACTIVATION = {

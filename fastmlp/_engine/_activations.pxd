@@ -1,5 +1,12 @@
 # Hidden-layer activations: each scalar function beside its derivative, and
 # the two fused array loops the network calls.
+#
+# Every activation propagates NaN (a NaN z gives NaN), so a layer gone bad
+# reaches the output, where predict's check reports it (issue 10): a select
+# must leave NaN on the branch it keeps, since every comparison with NaN is
+# false (`0 if z <= 0 else z`, never `z if z > 0 else 0`). A derivative
+# meets a NaN a only after the NaN has reached the output (and the loss);
+# each follows scikit-learn's formula, NaN or not.
 from cython cimport floating
 from libc.math cimport exp, tanh, expf, tanhf, fabs, fabsf
 
@@ -48,14 +55,15 @@ cdef inline floating tanh_derivative(floating delta, floating a) noexcept nogil:
 
 
 cdef inline floating relu(floating z) noexcept nogil:
-    """f(z) = max(z, 0)"""
-    return z if z > 0 else 0
+    """f(z) = max(z, 0), NaN for NaN"""
+    return 0 if z <= 0 else z
 
 
 cdef inline floating relu_derivative(floating delta, floating a) noexcept nogil:
-    """delta * f'(z) = delta if a > 0 else 0, written from the output a = f(z)
-    (a select, not a product, so the loop vectorises)"""
-    return delta if a > 0 else 0
+    """delta * f'(z) = 0 if a <= 0 else delta, written from the output a = f(z)
+    (a select, not a product, so the loop vectorises): scikit-learn's
+    delta[a == 0] = 0, which keeps delta for a NaN a"""
+    return 0 if a <= 0 else delta
 
 
 cdef void bias_activation(floating* Z, const floating* bias,
