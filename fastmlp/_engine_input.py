@@ -12,7 +12,10 @@ def engine_input(X, dtype):
 
     Dense X is passed as is when it is already C-contiguous in `dtype` (no
     copy); sparse X becomes CSR with intp indices, and the dense slot gets an
-    empty (0, 0) array, which is how the engine tells the two apart.
+    empty (0, 0) array, which is how the engine tells the two apart. The
+    engine checks the CSR arrays against the network before it reads them;
+    the index arrays are always copies, so that no one else (another thread
+    holding X) can change them once checked.
 
     Parameters
     ----------
@@ -30,12 +33,11 @@ def engine_input(X, dtype):
         # the engine indexes the weights with these indices: check them first
         check_sparse_structure(X)
         X = X.tocsr()
-        data = np.ascontiguousarray(X.data, dtype=dtype)
-        indices = np.ascontiguousarray(X.indices, dtype=np.intp)
-        if data.shape[0] == 0:
-            # the engine takes &data[0]; an all-zero matrix reads none of it
-            data, indices = np.zeros(1, dtype=dtype), _NO_INDEX
-        indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+        # scipy allows arrays longer than the last row pointer: the rest is unused
+        nnz = int(X.indptr[-1])
+        data = np.ascontiguousarray(X.data[:nnz], dtype=dtype)
+        indices = X.indices[:nnz].astype(np.intp)
+        indptr = X.indptr.astype(np.intp)
         return np.empty((0, 0), dtype=dtype), data, indices, indptr
     X = np.ascontiguousarray(X, dtype=dtype)
     return X, np.zeros(1, dtype=dtype), _NO_INDEX, _NO_INDEX

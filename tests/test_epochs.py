@@ -71,7 +71,7 @@ def test_epochs_run_and_count_minibatches(dtype):
     (dict(X=np.zeros((N_ROWS, 2))), "columns for 3 inputs"),
     # a sparse X (dense X empty) whose row pointers cover fewer rows than Y
     (dict(X=np.empty((0, 0)), X_data=np.ones(2), X_indices=np.zeros(2, np.intp),
-          X_indptr=np.array([0, 1, 2], np.intp), gather=False), "numbers of rows"),
+          X_indptr=np.array([0, 1, 2], np.intp), gather=False), "3 row pointers for 10 rows"),
     (dict(Y=np.zeros((N_ROWS, 2))), "columns"),
     (dict(n_parts=0), "needs rows"),
 ])

@@ -411,6 +411,12 @@ cdef class Epochs:
         for i in range(order.shape[0]):
             if not 0 <= order[i] < n_rows:
                 raise ValueError(f"row {order[i]} out of range")
+        if self.data.x != NULL and not self.data.gather:
+            # dense rows read in place: each minibatch from its first row on
+            for i in range(1, order.shape[0]):
+                if order[i] != order[i - 1] + 1:
+                    raise ValueError("rows read in place (gather off) must be "
+                                     "consecutive")
         self.order = &order[0]
         self.n_samples = order.shape[0]
         self.n_threads = max(1, min(n_threads, <int>n_parts))

@@ -75,6 +75,8 @@ def loss_gradient(Network network,
     cdef Data data
     cdef double last_check = monotonic_seconds()
 
+    if chunk_rows < 1 or n_threads < 1:
+        raise ValueError("a pass needs rows per chunk and a thread")
     check_data(net, &part, n_parts, params, grads, work, X, X_data, X_indices, X_indptr,
                Y, sample_weight, False, &data)
     part_loss = <double*>malloc(n_parts * sizeof(double))

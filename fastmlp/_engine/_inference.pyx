@@ -11,6 +11,7 @@ from libc.string cimport memcpy
 from ._common cimport Net, PartLayout, Input, all_finite
 from ._network cimport Network, forward, layer_activations, set_input
 from ._losses cimport output_activation
+from ._sparse cimport check_csr
 
 
 cdef void _predict_chunk(const Net* net, const PartLayout* part, const floating* params,
@@ -98,18 +99,23 @@ def predict_sparse(Network network,
                    const Py_ssize_t[::1] indptr,  # IN CSR X
                    floating[:, ::1] out,        # OUT (n_samples, n_outputs)
                    Py_ssize_t chunk_rows, int n_threads=1):
-    """out = network output for every row of the CSR matrix X."""
+    """out = network output for every row of the CSR matrix X, whose arrays
+    are checked against the network first (check_csr: O(nnz))."""
     cdef Net* net = &network.net
     cdef Py_ssize_t n_samples = indptr.shape[0] - 1
     cdef PartLayout part = network.inference_layout(max(1, min(chunk_rows, n_samples)))
     cdef Input inp
     cdef int status = 0
+    cdef const Py_ssize_t* first_index = &indices[0] if indices.shape[0] > 0 else NULL
     if params.shape[0] != net.n_params or out.shape[0] != n_samples \
             or out.shape[1] != net.n_outputs:
         raise ValueError("buffers of the wrong size")
+    check_csr(&indptr[0] if indptr.shape[0] > 0 else NULL, indptr.shape[0],
+              first_index, indices.shape[0], data.shape[0], n_samples, net.n_features)
     if n_samples == 0:
         return
-    set_input(&inp, NULL, &data[0], &indices[0], &indptr[0])
+    set_input(&inp, NULL, &data[0] if data.shape[0] > 0 else NULL, first_index,
+              &indptr[0])
     with nogil:
         status = _predict_chunks(net, &part, &params[0], &inp, n_samples, &out[0, 0],
                                  max(1, n_threads))

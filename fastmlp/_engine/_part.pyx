@@ -1,5 +1,6 @@
 """One row part's forward, loss and backward, shared by the stochastic
-epochs and the full-batch loss; and the checks of what they are handed.
+epochs and the full-batch loss; and the checks of what they are handed:
+every array against the network, before the engine reads any of them.
 
 A part reads its rows either by index (a shuffled minibatch's rows: targets
 and sample weights are copied into the part's work buffer, and dense rows
@@ -11,6 +12,7 @@ from libc.string cimport memcpy
 from ._common cimport LOG_LOSS
 from ._network cimport forward, backward, layer_activations, layer_delta, set_input
 from ._losses cimport output_loss_delta
+from ._sparse cimport check_csr
 
 
 cdef double part_loss_gradient(
@@ -75,6 +77,10 @@ cdef double part_loss_gradient(
     return loss
 
 
+cdef inline const Py_ssize_t* _indices_or_null(const Py_ssize_t[::1] a) noexcept:
+    return &a[0] if a.shape[0] > 0 else NULL
+
+
 cdef Py_ssize_t check_targets(const Net* net, const floating[:, ::1] Y) except -1:
     """Width of Y's rows: one column per output, or, for the log-loss, one
     column of class indices (checked, since the engine indexes with them)."""
@@ -98,20 +104,27 @@ cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
                     const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                     const floating[::1] sample_weight, bint gather,
                     Data* data) except -1:   # OUT
-    """Check the buffers' sizes for n_parts row parts of `part`'s layout and
-    the data's (dense X, or the CSR arrays when X has no rows) against Y's
-    rows and the network's input, and point `data` at them."""
+    """Check every array against the network, n_parts row parts of `part`'s
+    layout and Y's rows: the buffers' sizes, X (dense, or the CSR arrays
+    when X has no rows: check_csr), the targets and the sample weights; and
+    point `data` at them. O(nnz + n_rows): once per fit, or per call of a
+    full pass."""
     cdef Py_ssize_t n_rows = Y.shape[0]
+    if n_rows < 1:
+        raise ValueError("no rows to train on")
     if n_parts < 1 or work.shape[0] < n_parts * part.size \
             or params.shape[0] != net.n_params \
             or grads.shape[0] < n_parts * net.n_params:
         raise ValueError("work or parameter buffer of the wrong size")
     if sample_weight.shape[0] not in (0, n_rows) or (
-            X.shape[0] > 0 and X.shape[0] != n_rows) or (
-            X.shape[0] == 0 and X_indptr.shape[0] != n_rows + 1):
+            X.shape[0] > 0 and X.shape[0] != n_rows):
         raise ValueError("X, Y and sample_weight have different numbers of rows")
     if X.shape[0] > 0 and X.shape[1] != net.n_features:
         raise ValueError(f"X has {X.shape[1]} columns for {net.n_features} inputs")
+    if X.shape[0] == 0:
+        check_csr(_indices_or_null(X_indptr), X_indptr.shape[0],
+                  _indices_or_null(X_indices), X_indices.shape[0], X_data.shape[0],
+                  n_rows, net.n_features)
     data.n_targets = check_targets(net, Y)
     data.y = &Y[0, 0]
     data.sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
@@ -121,5 +134,6 @@ cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
         set_input(&data.csr, NULL, NULL, NULL, NULL)
     else:
         data.x = NULL
-        set_input(&data.csr, NULL, &X_data[0], &X_indices[0], &X_indptr[0])
+        set_input(&data.csr, NULL, &X_data[0] if X_data.shape[0] > 0 else NULL,
+                  _indices_or_null(X_indices), &X_indptr[0])
     return 0
