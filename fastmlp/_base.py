@@ -473,7 +473,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             raise ValueError(self._other_network(layer_units))
 
         network, params = self._engine(X.dtype)
-        Y = np.ascontiguousarray(y, dtype=X.dtype)
+        # multiclass targets stay integer class indices (MLPClassifier._targets):
+        # exact in a float32 fit too
+        Y = y
+        if y.dtype != np.intp or self.out_activation_ != "softmax":
+            Y = np.ascontiguousarray(y, dtype=X.dtype)
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)
 

@@ -234,10 +234,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             )
 
     def _targets(self, y, dtype):
-        """The targets the network trains on, in X's dtype: LabelBinarizer's
-        indicator matrix for binary and multilabel y, class indices for
-        multiclass y (never an (n_samples, n_classes) array: that would be
-        the largest array of a big fit after X itself).
+        """The targets the network trains on: LabelBinarizer's indicator
+        matrix in X's dtype for binary and multilabel y; for multiclass y, a
+        column of intp class indices (never an (n_samples, n_classes) array:
+        that would be the largest array of a big fit after X itself; and
+        integers, which float32 would round above 2**24).
         """
         y_type = self._label_binarizer.y_type_
         if y_type == "multilabel-indicator":
@@ -246,7 +247,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return (np.asarray(y) == self.classes_[1]).astype(dtype).reshape(-1, 1)
         # multiclass: one column of class indices, which the engine's
         # softmax loss reads in place of the one-hot matrix
-        return np.searchsorted(self.classes_, y).astype(dtype).reshape(-1, 1)
+        return np.searchsorted(self.classes_, y).astype(np.intp, copy=False).reshape(-1, 1)
 
     def _target_type(self):
         return self._label_binarizer.y_type_

@@ -6,6 +6,7 @@ bounds, and nothing hides a network gone bad.
   layer no longer matches its data, or two threads refitting one estimator,
   get errors, never a crash.
 - A NaN in the weights reaches the output, where predict refuses it.
+- Class indices travel as integers, exact in a float32 fit.
 """
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import fastmlp._base
 from engine_specs import network_spec
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp._engine._epochs import Epochs
@@ -256,3 +258,27 @@ def test_regressor_with_a_nan_hidden_intercept_is_refused():
     model.intercepts_[1][0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity"):
         model.predict(X[:1])
+
+
+# ------------------------------------------- class indices stay integers
+
+def test_float32_multiclass_targets_reach_the_engine_as_integer_class_indices(monkeypatch):
+    # as float32 the indices of classes past 2**24 round to their
+    # neighbours' (tests/test_kernels.py shows the softmax loss exact there)
+    seen = []
+
+    def spy(engine_call):
+        def call(*args):
+            seen.append(args[10] if engine_call is Epochs else args[8])
+            return engine_call(*args)
+        return call
+
+    monkeypatch.setattr(fastmlp._base, "Epochs", spy(Epochs))
+    monkeypatch.setattr(fastmlp._base, "loss_gradient", spy(loss_gradient))
+    X32 = X.astype(np.float32)
+    for solver in ("adam", "lbfgs"):
+        model = _quiet(MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=2,
+                                     random_state=0).fit, X32, Y_CLASS + 10)
+        assert model.coefs_[0].dtype == np.float32
+    assert seen and all(Y.dtype == np.intp for Y in seen)
+    np.testing.assert_array_equal(seen[0].ravel(), Y_CLASS)

@@ -26,8 +26,9 @@ def engine_loss_grad(layer_units, activation, output, params, X, Y, sw, alpha, c
     work = np.empty(n_parts * network.work_size(part_rows, False), dtype=dtype)
     # lbfgs's scaling: the gradient of the reported squared-error loss
     scale = 1.0 / layer_units[-1] if output == "squared_error" else 1.0
-    loss = loss_gradient(network, params, grads, work, *engine_input(X, dtype),
-                         np.ascontiguousarray(Y, dtype=dtype),
+    # class indices (intp) go as they are, other targets in the model's dtype
+    Y = Y if Y.dtype == np.intp else np.ascontiguousarray(Y, dtype=dtype)
+    loss = loss_gradient(network, params, grads, work, *engine_input(X, dtype), Y,
                          np.empty(0, dtype) if sw is None else sw.astype(dtype),
                          chunk_rows, n_parts, min(n_parts, 2), alpha, scale)
     return loss, grads[:params.shape[0]]
@@ -151,26 +152,47 @@ def test_chunking_does_not_change_loss_or_gradient(output, n_parts):
     np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-11, atol=1e-14)
 
 
-def test_class_index_targets_give_the_one_hot_loss_and_gradient():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_class_index_targets_give_the_one_hot_loss_and_gradient(dtype, sparse):
     rng = np.random.RandomState(0)
     units = [5, 6, 4]
-    params = rng.uniform(-1, 1, 5 * 6 + 6 * 4 + 10)
+    params = rng.uniform(-1, 1, 5 * 6 + 6 * 4 + 10).astype(dtype)
     X = rng.randn(30, 5)
+    X = sp.csr_matrix(X * (X > 0)) if sparse else X
     labels = rng.randint(4, size=30)
     sw = rng.uniform(0.5, 2, 30)
     one_hot = engine_loss_grad(units, "relu", "log_loss", params, X, np.eye(4)[labels],
-                               sw, 0.1, 7)
+                               sw, 0.1, 7, n_parts=2)
     by_index = engine_loss_grad(units, "relu", "log_loss", params, X,
-                                labels.reshape(-1, 1).astype(float), sw, 0.1, 7)
+                                labels.reshape(-1, 1).astype(np.intp), sw, 0.1, 7,
+                                n_parts=2)
     assert by_index[0] == one_hot[0]
     np.testing.assert_array_equal(by_index[1], one_hot[1])
 
 
-@pytest.mark.parametrize("bad", [4.0, -1.0, 1.5, np.nan])
-def test_class_index_targets_out_of_range_are_refused(bad):
+@pytest.mark.parametrize("bad, message", [
+    (np.array(4), "class index 4 out of range"),
+    (np.array(-1), "class index -1 out of range"),
+    (np.array(2**62), "out of range"),
+    # class indices are integers: a float column is a one-column target
+    (np.array(1.5), "1 columns for 4 outputs"),
+    (np.array(np.nan), "1 columns for 4 outputs"),
+])
+def test_class_index_targets_out_of_range_are_refused(bad, message):
     rng = np.random.RandomState(0)
-    labels = rng.randint(4, size=10).astype(float).reshape(-1, 1)
+    labels = rng.randint(4, size=10).astype(bad.dtype).reshape(-1, 1)
     labels[3] = bad
-    with pytest.raises(ValueError, match="class index"):
+    if labels.dtype.kind == "i":
+        labels = labels.astype(np.intp)
+    with pytest.raises(ValueError, match=message):
         engine_loss_grad([5, 4], "relu", "log_loss", rng.uniform(-1, 1, 24),
+                         rng.randn(10, 5), labels, None, 0.0, 10)
+
+
+def test_class_index_targets_are_for_the_softmax_loss_only():
+    rng = np.random.RandomState(0)
+    labels = rng.randint(2, size=(10, 1)).astype(np.intp)
+    with pytest.raises(ValueError, match="softmax loss only"):
+        engine_loss_grad([5, 1], "relu", "binary_log_loss", rng.uniform(-1, 1, 6),
                          rng.randn(10, 5), labels, None, 0.0, 10)

@@ -246,11 +246,33 @@ def test_log_loss_with_class_index_targets_equals_one_hot(dtype, weighted):
           else np.empty(0, dtype))
     Z1, d1, Z2, d2 = Z.copy(), np.empty_like(Z), Z.copy(), np.empty_like(Z)
     one_hot = _output_loss_delta_memview(Z1, b, Y, sw, Loss.LOG_LOSS, 0.5, d1)
-    indices = Y.argmax(axis=1).astype(dtype).reshape(-1, 1)
+    indices = Y.argmax(axis=1).astype(np.intp)
     by_index = _output_loss_delta_memview(Z2, b, indices, sw, Loss.LOG_LOSS, 0.5, d2)
     assert by_index == one_hot
     np.testing.assert_array_equal(Z2, Z1)
     np.testing.assert_array_equal(d2, d1)
+    # rows select each row's class: row i of the minibatch is row rows[i] of Y
+    rows = np.random.RandomState(4).permutation(Z.shape[0]).astype(np.intp)
+    Z3, d3 = Z.copy(), np.empty_like(Z)
+    inverse = np.argsort(rows)
+    through_rows = _output_loss_delta_memview(Z3, b, indices[inverse], sw, Loss.LOG_LOSS,
+                                              0.5, d3, rows)
+    assert through_rows == one_hot
+    np.testing.assert_array_equal(d3, d1)
+
+
+def test_log_loss_class_indices_are_exact_past_float32_integers():
+    # issue 10: 2**24 + 1 has no float32, so an index carried in the
+    # model's dtype trained class 2**24 instead
+    n_classes = 2**24 + 2
+    Z = np.zeros((1, n_classes), np.float32)
+    delta = np.empty_like(Z)
+    _output_loss_delta_memview(Z, np.zeros(n_classes, np.float32),
+                               np.array([n_classes - 1], np.intp), np.empty(0, np.float32),
+                               Loss.LOG_LOSS, 1.0, delta)
+    # p - y: every probability is 1 / n_classes, y is 1 at the last class only
+    assert delta[0, -1] < -0.99
+    assert 0 < delta[0, -2] < 1e-6
 
 
 @settings(max_examples=60, deadline=None)

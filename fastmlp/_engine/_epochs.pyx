@@ -10,7 +10,8 @@ rule steps the flat parameter buffer (`take_step`): the loop names no
 optimizer.
 
 Sparse X is passed as its CSR arrays with an empty dense X (shape (0, 0));
-an empty sample_weight means unit weights.
+an empty sample_weight means unit weights; the softmax loss's targets may be
+one intp column of class indices (see _part.check_data).
 """
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
@@ -343,8 +344,8 @@ cdef class Epochs:
         IN dense X, or (0, 0) when X is sparse.
     X_data, X_indices, X_indptr : ndarray
         IN the CSR arrays of a sparse X (empty when X is dense).
-    Y : ndarray, (n_samples, n_targets)
-        IN targets.
+    Y : ndarray, (n_samples, n_outputs) or (n_samples, 1) of intp
+        IN targets: a column per output, or the softmax loss's class indices.
     sample_weight : ndarray, (n_samples,) or (0,)
         Empty: unit weights.
     order : ndarray of intp, (n_train,)
@@ -479,7 +480,7 @@ cdef Py_ssize_t _hold(Epochs e, floating[::1] params, floating[::1] grads,
                       floating[::1] moment_1, floating[::1] moment_2, floating[::1] work,
                       const floating[:, ::1] X, const floating[::1] X_data,
                       const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
-                      const floating[:, ::1] Y, const floating[::1] sample_weight,
+                      object Y, const floating[::1] sample_weight,
                       bint gather) except -1:
     """Check the buffers of e's epochs, take their pointers, and set the
     work buffers' vectors of ones (nothing else writes them); returns Y's

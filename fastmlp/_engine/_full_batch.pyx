@@ -48,7 +48,8 @@ def loss_gradient(Network network,
                                                # network.work_size(part_rows, False)
                   const floating[:, ::1] X, const floating[::1] X_data,
                   const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
-                  const floating[:, ::1] Y, const floating[::1] sample_weight,
+                  Y,                           # IN targets (_part.check_data)
+                  const floating[::1] sample_weight,
                   Py_ssize_t chunk_rows, Py_ssize_t n_parts, int n_threads,
                   double alpha, double delta_scale):
     """Loss over all rows (plus the L2 term) and its gradient. Each chunk of

@@ -6,9 +6,10 @@ from ._common cimport Loss, SQUARED_ERROR, POISSON, BINARY_LOG_LOSS, LOG_LOSS, \
 
 
 cdef double output_loss_delta(floating* Z, const floating* bias,
-                              const floating* Y, const floating* sample_weight,
+                              const floating* Y, const Py_ssize_t* classes,
+                              const Py_ssize_t* rows, const floating* sample_weight,
                               Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                              Py_ssize_t n_targets, int loss, floating delta_scale,
+                              int loss, floating delta_scale,
                               floating* delta) noexcept nogil
 
 cdef void output_activation(floating* Z, const floating* bias,

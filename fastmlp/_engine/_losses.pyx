@@ -79,17 +79,21 @@ cdef inline double _binary_log_loss(floating y, floating p, double eps) noexcept
 
 cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = f(z)
                               const floating* bias,      # IN (n_outputs,)
-                              const floating* Y,         # IN (n_samples, n_targets)
+                              const floating* Y,         # IN (n_samples, n_outputs)
+                              const Py_ssize_t* classes,  # IN class indices, or NULL
+                              const Py_ssize_t* rows,    # IN (n_samples,) or NULL
                               const floating* sample_weight,  # IN (n_samples,) or NULL
                               Py_ssize_t n_samples, Py_ssize_t n_outputs,
-                              Py_ssize_t n_targets, int loss, floating delta_scale,
+                              int loss, floating delta_scale,
                               floating* delta) noexcept nogil:  # OUT (n_samples, n_outputs)
     """p = f(z + bias); delta = (p - y) * sw * delta_scale; return sum_i sw_i loss_i
 
     loss_i is scikit-learn's per-sample loss: 0.5 * mean_k (y - p)**2,
     sum_k (y log(y / p) - y + p), -sum_k (y log p + (1 - y) log(1 - p)), or
-    -sum_k y log p. Y has a column per output, except for the log-loss,
-    where one column (n_targets = 1) holds each row's class index.
+    -sum_k y log p. Y has a column per output, except for the log-loss when
+    classes is given: row i's class is then classes[rows[i]] (classes[i]
+    when rows is NULL), an integer, exact whatever the dtype (a float32
+    index would round above 2**24), and Y is not read.
     """
     cdef Py_ssize_t i, k, c
     cdef floating one = 1  # a typed 1: a bare literal would promote float32 to double
@@ -103,12 +107,12 @@ cdef double output_loss_delta(floating* Z,               # IN z - bias, OUT p = 
     cdef _LogSum logs = _LogSum(1, 0, 0)
 
     # the switch is outside the row loop, so each loop body is straight code
-    if loss == LOG_LOSS and n_targets == 1:
-        # Y holds the class index of each row: the one-hot matrix never
-        # exists (n_samples x n_classes values saved on a big fit)
+    if loss == LOG_LOSS and classes != NULL:
+        # class indices in place of the one-hot matrix, which never exists
+        # (n_samples x n_classes values saved on a big fit)
         for i in range(n_samples):
             z, d = Z + i * n_outputs, delta + i * n_outputs
-            c = <Py_ssize_t>Y[i]
+            c = classes[rows[i]] if rows != NULL else classes[i]
             if sample_weight != NULL:
                 w = sample_weight[i]
             for k in range(n_outputs):

@@ -11,8 +11,9 @@ cdef struct Data:
     # fused types; the passes cast to their dtype).
     const void* x            # dense X (n_samples, n_features), or NULL: sparse
     Input csr                # the CSR arrays when x is NULL
-    const void* y            # targets (n_samples, n_targets)
+    const void* y            # targets (n_samples, n_targets), or NULL: classes
     Py_ssize_t n_targets
+    const Py_ssize_t* classes  # the softmax loss's class index of each row, or NULL
     const void* sw           # sample weights (n_samples,), or NULL: unit weights
     bint gather              # copy a part's dense rows into its work buffer
 
@@ -32,12 +33,10 @@ cdef inline void part_range(Py_ssize_t n_rows, Py_ssize_t n_parts, Py_ssize_t q,
     hi[0] = min(lo[0] + part_rows, n_rows)
 
 
-cdef Py_ssize_t check_targets(const Net* net, const floating[:, ::1] Y) except -1
-
 cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
                     const floating[::1] params, const floating[::1] grads,
                     const floating[::1] work, const floating[:, ::1] X,
                     const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                    const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
+                    const Py_ssize_t[::1] X_indptr, object Y,
                     const floating[::1] sample_weight, bint gather,
                     Data* data) except -1

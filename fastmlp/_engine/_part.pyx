@@ -5,8 +5,11 @@ every array against the network, before the engine reads any of them.
 A part reads its rows either by index (a shuffled minibatch's rows: targets
 and sample weights are copied into the part's work buffer, and dense rows
 too when gathering) or as a contiguous range read in place (an lbfgs chunk,
-an unshuffled minibatch of dense X).
+an unshuffled minibatch of dense X). Class indices (the softmax loss's
+targets, integers so that float32 never rounds them) are read in place
+either way.
 """
+import numpy as np
 from libc.string cimport memcpy
 
 from ._common cimport LOG_LOSS
@@ -36,12 +39,15 @@ cdef double part_loss_gradient(
     cdef floating* swbuf = work + part.sw
     cdef const floating* y
     cdef const floating* sw
+    cdef const Py_ssize_t* classes = data.classes
     cdef Input inp = data.csr
     cdef double loss
     if rows != NULL:
         for r in range(n_rows):
             row = rows[r]
-            memcpy(ybuf + r * n_targets, Y + row * n_targets, n_targets * sizeof(floating))
+            if Y != NULL:
+                memcpy(ybuf + r * n_targets, Y + row * n_targets,
+                       n_targets * sizeof(floating))
             if SW != NULL:
                 swbuf[r] = SW[row]
             if X != NULL and data.gather:
@@ -59,8 +65,10 @@ cdef double part_loss_gradient(
             inp.x = <void*>(X + start * n_features)
         else:
             inp.row_start = start
-        y = Y + start * n_targets
+        y = Y + start * n_targets if Y != NULL else NULL
         sw = SW + start if SW != NULL else NULL
+        if classes != NULL:
+            classes = classes + start
     if sw != NULL:
         sw_sum[0] = 0
         for r in range(n_rows):
@@ -70,8 +78,8 @@ cdef double part_loss_gradient(
     forward(net, params, &inp, n_rows, work, part)
     loss = output_loss_delta(
         layer_activations(net, work, part, net.n_layers - 1),
-        params + net.layers[net.n_layers - 1].intercept, y, sw, n_rows,
-        net.n_outputs, n_targets, net.loss, delta_scale,
+        params + net.layers[net.n_layers - 1].intercept, y, classes, rows, sw, n_rows,
+        net.n_outputs, net.loss, delta_scale,
         layer_delta(net, work, part, net.n_layers - 1))
     backward(net, params, grads, &inp, n_rows, work, part, accumulate)
     return loss
@@ -81,34 +89,40 @@ cdef inline const Py_ssize_t* _indices_or_null(const Py_ssize_t[::1] a) noexcept
     return &a[0] if a.shape[0] > 0 else NULL
 
 
-cdef Py_ssize_t check_targets(const Net* net, const floating[:, ::1] Y) except -1:
-    """Width of Y's rows: one column per output, or, for the log-loss, one
-    column of class indices (checked, since the engine indexes with them)."""
-    cdef Py_ssize_t i, n_outputs = net.n_outputs
-    cdef floating c
-    if Y.shape[1] == n_outputs:
-        return n_outputs
-    if Y.shape[1] != 1 or net.loss != LOG_LOSS:
-        raise ValueError(f"targets have {Y.shape[1]} columns for {n_outputs} outputs")
-    for i in range(Y.shape[0]):
-        c = Y[i, 0]
-        if not (0 <= c < n_outputs) or c != <Py_ssize_t>c:
-            raise ValueError(f"class index {c} out of range for {n_outputs} classes")
-    return 1
+cdef int _check_class_indices(const Net* net, const Py_ssize_t[:, ::1] Y,
+                              Data* data) except -1:   # OUT classes
+    """Check the softmax loss's class indices (one intp column) and point
+    data at them: the engine indexes the output layer with them."""
+    cdef Py_ssize_t i, n_rows = Y.shape[0], n_outputs = net.n_outputs
+    cdef bint in_range = True
+    if net.loss != LOG_LOSS or Y.shape[1] != 1:
+        raise ValueError("class indices are one column, of the softmax loss only")
+    # one unsigned comparison tests both bounds (negatives wrap high)
+    for i in range(n_rows):
+        in_range &= <size_t>Y[i, 0] < <size_t>n_outputs
+    if not in_range:
+        for i in range(n_rows):
+            if not 0 <= Y[i, 0] < n_outputs:
+                raise ValueError(f"class index {Y[i, 0]} out of range for "
+                                 f"{n_outputs} classes")
+    data.y, data.n_targets, data.classes = NULL, 0, &Y[0, 0]
+    return 0
 
 
 cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
                     const floating[::1] params, const floating[::1] grads,
                     const floating[::1] work, const floating[:, ::1] X,
                     const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                    const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
+                    const Py_ssize_t[::1] X_indptr, object Y,
                     const floating[::1] sample_weight, bint gather,
                     Data* data) except -1:   # OUT
     """Check every array against the network, n_parts row parts of `part`'s
     layout and Y's rows: the buffers' sizes, X (dense, or the CSR arrays
     when X has no rows: check_csr), the targets and the sample weights; and
-    point `data` at them. O(nnz + n_rows): once per fit, or per call of a
-    full pass."""
+    point `data` at them. Y has a column per output in the model's dtype,
+    or, for the softmax loss, may be one intp column of class indices.
+    O(nnz + n_rows): once per fit, or per call of a full pass."""
+    cdef const floating[:, ::1] Y_values
     cdef Py_ssize_t n_rows = Y.shape[0]
     if n_rows < 1:
         raise ValueError("no rows to train on")
@@ -125,8 +139,14 @@ cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
         check_csr(_indices_or_null(X_indptr), X_indptr.shape[0],
                   _indices_or_null(X_indices), X_indices.shape[0], X_data.shape[0],
                   n_rows, net.n_features)
-    data.n_targets = check_targets(net, Y)
-    data.y = &Y[0, 0]
+    if Y.dtype == np.intp:
+        _check_class_indices(net, Y, data)
+    else:
+        Y_values = Y
+        if Y_values.shape[1] != net.n_outputs:
+            raise ValueError(f"targets have {Y_values.shape[1]} columns for "
+                             f"{net.n_outputs} outputs")
+        data.y, data.n_targets, data.classes = &Y_values[0, 0], net.n_outputs, NULL
     data.sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     data.gather = gather and X.shape[0] > 0
     if X.shape[0] > 0:

@@ -3,6 +3,7 @@
 The engine never imports this module; keeping the twins here keeps Cython's
 memoryview machinery out of the kernel modules, which the engine loads.
 """
+import numpy as np
 from cython cimport floating
 
 from ._blas cimport BLAS_Trans, Trans, _gemm, _axpy, _dot
@@ -81,13 +82,27 @@ def _outer_activation_derivative_memview(floating[:, ::1] delta, const floating[
 
 # _losses
 
-def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias,
-                               const floating[:, ::1] Y, const floating[::1] sample_weight,
-                               int output, double delta_scale, floating[:, ::1] delta):
-    """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale."""
-    return output_loss_delta(&Z[0, 0], &bias[0], &Y[0, 0],
+def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias, Y,
+                               const floating[::1] sample_weight,
+                               int output, double delta_scale, floating[:, ::1] delta,
+                               const Py_ssize_t[::1] rows=None):
+    """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale. Y has
+    a column per output, or is an intp vector of class indices (read at
+    rows[i] when rows is given)."""
+    cdef const floating[:, ::1] Y_values
+    cdef const Py_ssize_t[::1] classes
+    cdef const floating* y = NULL
+    cdef const Py_ssize_t* c = NULL
+    if Y.dtype == np.intp:
+        classes = Y
+        c = &classes[0]
+    else:
+        Y_values = Y
+        y = &Y_values[0, 0]
+    return output_loss_delta(&Z[0, 0], &bias[0], y, c,
+                             &rows[0] if rows is not None else NULL,
                              &sample_weight[0] if sample_weight.shape[0] else NULL,
-                             Z.shape[0], Z.shape[1], Y.shape[1], output, <floating>delta_scale,
+                             Z.shape[0], Z.shape[1], output, <floating>delta_scale,
                              &delta[0, 0])
 
 
