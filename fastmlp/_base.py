@@ -35,6 +35,7 @@ from ._checks import (
     check_fit_memory,
     check_hidden_layer_sizes,
     check_numeric_kind,
+    check_sparse_structure,
 )
 from ._consistency import (
     check_activation,
@@ -441,6 +442,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._check_goes_on()
         self._check_loss(first_pass)
 
+        # before validation, whose conversions trust a sparse matrix's indices
+        check_sparse_structure(X)
+        check_sparse_structure(y, "y")
         check_numeric_kind(X)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
@@ -980,6 +984,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         dtype = params.dtype
         check_output = check_input
         if check_input and not self._is_engine_ready(X, dtype):
+            check_sparse_structure(X)
             check_numeric_kind(X)
             X = validate_data(
                 self, X, accept_sparse=["csr", "csc"], reset=False, dtype=dtype

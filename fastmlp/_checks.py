@@ -12,6 +12,7 @@ refuses and why".
 import collections
 import copy
 import functools
+import itertools
 import operator
 from numbers import Integral, Number
 
@@ -178,23 +179,204 @@ def _plain_fit_arrays(estimator, X, y, reset):
             y.dtype.kind != "f" or bool(np.isfinite(y.sum())))
 
 
-def check_sparse_structure(X):
-    """Refuse a sparse matrix whose index arrays are inconsistent.
+def check_sparse_structure(X, name="X"):
+    """Refuse a sparse matrix or array, in any scipy format, whose structure
+    is inconsistent, before anything converts or reads it.
 
-    scipy checks only the shapes of the index arrays when a matrix is built
-    from (data, indices, indptr); a column index past n_features would make
-    the engine read outside the weight matrix.
+    scipy checks little when a matrix is built from its arrays, or when
+    they are assigned afterwards, and its conversions (COO, BSR, DIA or LIL
+    to CSR, run by scikit-learn's validation) index memory with them
+    unchecked: a corrupted index crashes the process there, before the
+    engine (which checks the CSR arrays it is given) is reached. The checks
+    read the arrays and change nothing (scipy's check_format would prune
+    and recast them in place). Dense input passes through.
 
     Raises
     ------
     ValueError
+        The structure is inconsistent, saying where.
+    TypeError
+        A sparse format fastmlp does not know.
     """
-    if X.format not in ("csr", "csc"):
+    if not sp.issparse(X):
         return
-    try:
-        X.check_format(full_check=True)
-    except ValueError as exc:
-        raise ValueError(f"X is not a valid {X.format.upper()} matrix: {exc}") from exc
+    kind = f"{X.format.upper()} {'array' if _is_sparse_array(X) else 'matrix'}"
+    check = _FORMAT_CHECKS.get(X.format)
+    if check is None:
+        raise TypeError(
+            f"{name} is a sparse {kind}, a format fastmlp cannot check; convert it "
+            f"with {name}.tocsr()."
+        )
+    shape = getattr(X, "_shape", None)
+    if not (isinstance(shape, tuple) and len(shape) == 2
+            and all(isinstance(n, Integral) and n >= 0 for n in shape)):
+        problem = (f"its shape {shape!r} is not two non-negative integers"
+                   " (fastmlp takes 2-D sparse matrices and arrays)")
+    else:
+        try:
+            problem = check(X, int(shape[0]), int(shape[1]))
+        except (TypeError, ValueError, AttributeError) as exc:
+            problem = f"its arrays cannot be read ({exc})"
+    if problem is not None:
+        raise ValueError(
+            f"{name} is not a valid {kind}: {problem}. Its arrays were changed "
+            "or built inconsistently; build it again from valid data, e.g. "
+            f"scipy.sparse.csr_matrix(dense) or {name}.tocsr() of a valid matrix."
+        )
+
+
+def _is_sparse_array(X):
+    sparray = getattr(sp, "sparray", None)
+    return sparray is not None and isinstance(X, sparray)
+
+
+def _index_problem(a, what):
+    """Why `a` cannot be an index array, or None."""
+    if not isinstance(a, np.ndarray):
+        return f"its {what} are a {type(a).__name__}, not an array"
+    if a.ndim != 1:
+        return f"its {what} are a {a.ndim}-D array, not 1-D"
+    if a.dtype.kind not in "iu":
+        return f"its {what} are {a.dtype}, not integers"
+    return None
+
+
+def _range_problem(indices, stop, what):
+    """Why an index of `indices` (into `stop` things called `what`) is
+    outside [0, stop), or None."""
+    if indices.shape[0] == 0:
+        return None
+    low, high = indices.min(), indices.max()
+    if low < 0:
+        return f"it has a negative {what} index ({low})"
+    if high >= stop:
+        return f"it has {what} index {high}, but {stop} {what}{'' if stop == 1 else 's'}"
+    return None
+
+
+def _compressed_problem(indptr, indices, n_values, n_major, n_minor, major, minor):
+    """Why CSR-like arrays (one pointer per `major` line plus one, `minor`
+    indices) are inconsistent, or None."""
+    problem = _index_problem(indptr, "index pointers") or _index_problem(
+        indices, f"{minor} indices")
+    if problem:
+        return problem
+    if indptr.shape[0] != n_major + 1:
+        return f"it has {indptr.shape[0]} index pointers for {n_major} {major}s"
+    if indptr[0] != 0:
+        return f"its first index pointer is {indptr[0]}, not 0"
+    if indices.shape[0] != n_values:
+        return f"it has {indices.shape[0]} {minor} indices for {n_values} values"
+    if indptr[-1] > indices.shape[0]:
+        return (f"its last index pointer, {indptr[-1]}, is past its "
+                f"{indices.shape[0]} entries")
+    if (indptr[1:] < indptr[:-1]).any():
+        return "its index pointers decrease"
+    return _range_problem(indices[:indptr[-1]], n_minor, minor)
+
+
+def _values_problem(data, ndim):
+    if not isinstance(data, np.ndarray):
+        return f"its values are a {type(data).__name__}, not an array"
+    if data.ndim != ndim:
+        return f"its values are a {data.ndim}-D array, not {ndim}-D"
+    return None
+
+
+def _csr_problem(X, n_rows, n_cols):
+    return _values_problem(X.data, 1) or _compressed_problem(
+        X.indptr, X.indices, X.data.shape[0], n_rows, n_cols, "row", "column")
+
+
+def _csc_problem(X, n_rows, n_cols):
+    return _values_problem(X.data, 1) or _compressed_problem(
+        X.indptr, X.indices, X.data.shape[0], n_cols, n_rows, "column", "row")
+
+
+def _bsr_problem(X, n_rows, n_cols):
+    problem = _values_problem(X.data, 3)
+    if problem:
+        return problem
+    block_rows, block_cols = X.data.shape[1:]
+    if block_rows < 1 or block_cols < 1 or n_rows % block_rows or n_cols % block_cols:
+        return (f"its blocks of {block_rows} x {block_cols} do not tile its "
+                f"shape ({n_rows}, {n_cols})")
+    return _compressed_problem(X.indptr, X.indices, X.data.shape[0],
+                               n_rows // block_rows, n_cols // block_cols,
+                               "block row", "block column")
+
+
+def _coo_problem(X, n_rows, n_cols):
+    coords = X.coords if hasattr(X, "coords") else (X.row, X.col)
+    problem = _values_problem(X.data, 1)
+    if problem:
+        return problem
+    if len(coords) != 2:
+        return f"it has {len(coords)} index arrays for 2 dimensions"
+    for indices, what, stop in zip(coords, ("row", "column"), (n_rows, n_cols)):
+        problem = _index_problem(indices, f"{what} indices")
+        if problem:
+            return problem
+        if indices.shape[0] != X.data.shape[0]:
+            return f"it has {indices.shape[0]} {what} indices for {X.data.shape[0]} values"
+        problem = _range_problem(indices, stop, what)
+        if problem:
+            return problem
+    return None
+
+
+def _dia_problem(X, n_rows, n_cols):
+    problem = _values_problem(X.data, 2) or _index_problem(X.offsets, "offsets")
+    if problem:
+        return problem
+    offsets = X.offsets
+    if offsets.shape[0] != X.data.shape[0]:
+        return f"it has {offsets.shape[0]} offsets for {X.data.shape[0]} diagonals"
+    if offsets.shape[0] == 0:
+        return None
+    # scipy.sparse.diags refuses these too; its conversions would wrap offsets
+    # too large for their index type
+    if offsets.min() <= -n_rows or offsets.max() >= n_cols:
+        return f"it has a diagonal outside its shape ({n_rows}, {n_cols})"
+    if np.unique(offsets).shape[0] != offsets.shape[0]:
+        return "it has a diagonal twice"
+    return None
+
+
+def _lil_problem(X, n_rows, n_cols):
+    rows, data = X.rows, X.data
+    for what, a in (("rows", rows), ("values", data)):
+        if not (isinstance(a, np.ndarray) and a.dtype == object and a.shape == (n_rows,)):
+            return f"its {what} are not an object array of {n_rows} lists"
+    lengths = np.fromiter(map(len, rows), dtype=np.intp, count=n_rows)
+    if not np.array_equal(lengths, np.fromiter(map(len, data), dtype=np.intp,
+                                               count=n_rows)):
+        return "a row has a different number of column indices and values"
+    indices = np.array(list(itertools.chain.from_iterable(rows)))
+    if indices.shape[0] and indices.dtype.kind not in "iu":
+        return f"its column indices are {indices.dtype}, not integers"
+    return _range_problem(indices.reshape(-1), n_cols, "column")
+
+
+def _dok_problem(X, n_rows, n_cols):
+    keys = np.array(list(X.keys()))
+    if keys.shape[0] == 0:
+        return None
+    if keys.ndim != 2 or keys.shape[1] != 2 or keys.dtype.kind not in "iu":
+        return "its keys are not (row, column) pairs of integers"
+    return _range_problem(keys[:, 0], n_rows, "row") or _range_problem(
+        keys[:, 1], n_cols, "column")
+
+
+_FORMAT_CHECKS = {
+    "csr": _csr_problem,
+    "csc": _csc_problem,
+    "bsr": _bsr_problem,
+    "coo": _coo_problem,
+    "dia": _dia_problem,
+    "lil": _lil_problem,
+    "dok": _dok_problem,
+}
 
 
 def available_memory():

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
-from ._checks import FitState, validate_fit_data
+from ._checks import FitState, check_sparse_structure, validate_fit_data
 from ._consistency import describe, labels_text
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS
 from ._registry import CLASSIFIER_LOSSES
@@ -353,6 +353,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             X, y, sample_weight=sample_weight, score_function=accuracy_score
         )
 
+    def score(self, X, y, sample_weight=None):
+        # the metric converts a sparse y: check its structure first
+        check_sparse_structure(y, "y")
+        return super().score(X, y, sample_weight=sample_weight)
+
+    score.__doc__ = ClassifierMixin.score.__doc__
+
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -383,6 +390,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         self._check_changed_params()
+        # type_of_target below converts a sparse y: check it first
+        check_sparse_structure(y, "y")
         # a failed call leaves the model as it was, classes_ included
         state = FitState(self, incremental=True)
         try:

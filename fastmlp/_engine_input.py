@@ -2,8 +2,6 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ._checks import check_sparse_structure
-
 _NO_INDEX = np.zeros(1, dtype=np.intp)
 
 
@@ -20,6 +18,7 @@ def engine_input(X, dtype):
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Sparse X must have a valid structure (_checks.check_sparse_structure).
     dtype : {np.float32, np.float64}
 
     Returns
@@ -30,8 +29,6 @@ def engine_input(X, dtype):
     indptr : ndarray of shape (n_samples + 1,) of intp
     """
     if sp.issparse(X):
-        # the engine indexes the weights with these indices: check them first
-        check_sparse_structure(X)
         X = X.tocsr()
         # scipy allows arrays longer than the last row pointer: the rest is unused
         nnz = int(X.indptr[-1])

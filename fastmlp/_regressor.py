@@ -7,7 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
-from ._checks import validate_fit_data
+from ._checks import check_sparse_structure, validate_fit_data
 from ._consistency import check_numeric_target, check_poisson_target
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS, loss_doc
 from ._registry import REGRESSOR_LOSSES
@@ -140,6 +140,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return super()._score_with_function(
             X, y, sample_weight=sample_weight, score_function=r2_score
         )
+
+    def score(self, X, y, sample_weight=None):
+        # the metric converts a sparse y: check its structure first
+        check_sparse_structure(y, "y")
+        return super().score(X, y, sample_weight=sample_weight)
+
+    score.__doc__ = RegressorMixin.score.__doc__
 
     def _validate_input(self, X, y, incremental, reset):
         check_numeric_target(y)

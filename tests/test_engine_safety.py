@@ -5,6 +5,8 @@ bounds, and nothing hides a network gone bad.
   the CSR arrays against the network it is handed, so a model whose first
   layer no longer matches its data, or two threads refitting one estimator,
   get errors, never a crash.
+- A sparse matrix or array of any scipy format is checked before anything
+  converts it.
 - A NaN in the weights reaches the output, where predict refuses it.
 - Class indices travel as integers, exact in a float32 fit.
 """
@@ -28,6 +30,7 @@ from fastmlp._engine_input import engine_input
 RNG = np.random.RandomState(0)
 X = RNG.randn(40, 4)
 Y_CLASS = np.arange(40) % 3
+Y_MULTILABEL = (RNG.rand(40, 3) > 0.5).astype(int)
 
 
 def _quiet(fn, *args, **kwargs):
@@ -258,6 +261,160 @@ def test_regressor_with_a_nan_hidden_intercept_is_refused():
     model.intercepts_[1][0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity"):
         model.predict(X[:1])
+
+
+# ------------------------------------- sparse formats, checked before conversion
+
+def _dok_set(S, key, value):
+    # scipy >= 1.13 keeps the entries in _dict; older DOKs are the dict
+    store = getattr(S, "_dict", None)
+    if store is not None:
+        store[key] = value
+    else:
+        dict.__setitem__(S, key, value)
+
+
+def _coords(S):
+    return S.coords if hasattr(S, "coords") else (S.row, S.col)
+
+
+def _set_attr(S, name, value):
+    setattr(S, name, value)
+    return S
+
+
+# (format, name, corruption of a valid matrix of that format). Each one
+# crashed, read uninitialised memory or was silently trained on before.
+CORRUPTIONS = [
+    ("csr", "a negative column index", lambda S: _changed_attr(S, "indices", 0, -5)),
+    ("csr", "decreasing row pointers", lambda S: _changed_attr(S, "indptr", 3, 10**6)),
+    ("csc", "a row index past the rows", lambda S: _changed_attr(S, "indices", 0, 10**6)),
+    ("coo", "a negative row index", lambda S: _changed_tuple(S, 0, 2, -10**6)),
+    ("coo", "a column index past the columns", lambda S: _changed_tuple(S, 1, 2, 10**6)),
+    ("coo", "fewer values than indices", lambda S: _set_attr(S, "data", S.data[:-3])),
+    ("bsr", "row pointers past the blocks", lambda S: _changed_attr(S, "indptr", -1, 10**6)),
+    ("bsr", "a negative block index", lambda S: _changed_attr(S, "indices", 1, -10**6)),
+    ("dia", "a diagonal outside the shape", lambda S: _changed_attr(S, "offsets", 0, 10**6)),
+    ("dia", "more diagonals than offsets",
+     lambda S: _set_attr(S, "offsets", S.offsets[:-1].copy())),
+    ("lil", "fewer rows than the shape", lambda S: _set_attr(S, "rows", S.rows[:-5])),
+    ("lil", "a negative column index", lambda S: _lil_index(S, -10**6)),
+    ("dok", "a key past the rows", lambda S: _dok_key(S, (10**6, 1))),
+    ("dok", "a negative key", lambda S: _dok_key(S, (-10**6, 1))),
+]
+
+
+def _changed_attr(S, name, index, value):
+    a = getattr(S, name).copy()
+    a[index] = value
+    setattr(S, name, a)
+    return S
+
+
+def _changed_tuple(S, axis, index, value):
+    coords = [c.copy() for c in _coords(S)]
+    coords[axis][index] = value
+    if hasattr(S, "coords"):
+        S.coords = tuple(coords)
+    else:
+        S.row, S.col = coords
+    return S
+
+
+def _lil_index(S, value):
+    S.rows[2] = [value] + S.rows[2][1:]
+    return S
+
+
+def _dok_key(S, key):
+    _dok_set(S, key, 1.0)
+    return S
+
+
+def _corrupted(fmt, container, corruption, dense):
+    kwargs = dict(blocksize=(2, 2)) if fmt == "bsr" else {}
+    return corruption(getattr(sp, f"{fmt}_{container}")(dense, **kwargs))
+
+
+CALLS = {
+    "fit": lambda S: _quiet(MLPClassifier(max_iter=2).fit, S, Y_CLASS),
+    "partial_fit": lambda S: MLPClassifier().partial_fit(S, Y_CLASS, classes=[0, 1, 2]),
+    "predict": lambda S: _fitted().predict(S),
+    "predict_proba": lambda S: _fitted().predict_proba(S),
+    "score": lambda S: _fitted().score(S, Y_CLASS),
+    "lbfgs": lambda S: _quiet(MLPRegressor(solver="lbfgs", max_iter=2).fit, S, X[:, 0]),
+}
+
+
+def _fitted():
+    return _quiet(MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit,
+                  X, Y_CLASS)
+
+
+def _sparse_dense():
+    D = X.copy()
+    D[np.abs(D) < 0.5] = 0
+    return D
+
+
+@pytest.mark.parametrize("call", list(CALLS))
+@pytest.mark.parametrize("container", ["matrix", "array"])
+@pytest.mark.parametrize("fmt, name, corruption", CORRUPTIONS,
+                         ids=[f"{c[0]}: {c[1]}" for c in CORRUPTIONS])
+def test_corrupted_sparse_x_of_every_format_is_refused_before_conversion(
+        fmt, name, corruption, container, call):
+    S = _corrupted(fmt, container, corruption, _sparse_dense())
+    with pytest.raises(ValueError, match=f"X is not a valid {fmt.upper()} {container}"):
+        CALLS[call](S)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "bsr", "dia", "lil", "dok"])
+@pytest.mark.parametrize("container", ["matrix", "array"])
+def test_valid_sparse_x_of_every_format_gives_the_dense_model(fmt, container):
+    D = _sparse_dense()
+    S = getattr(sp, f"{fmt}_{container}")(D)
+    dense = _quiet(MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit,
+                   D, Y_CLASS)
+    sparse = _quiet(MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit,
+                    S, Y_CLASS)
+    for a, b in zip(dense.coefs_ + dense.intercepts_, sparse.coefs_ + sparse.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(sparse.predict_proba(S), dense.predict_proba(D), rtol=1e-8)
+
+
+@pytest.mark.parametrize("call", ["fit", "partial_fit", "score"])
+def test_corrupted_sparse_y_is_refused_before_conversion(call):
+    Y = sp.coo_matrix(Y_MULTILABEL)
+    _changed_tuple(Y, 0, 2, -10**6)
+    model = _quiet(MLPClassifier(hidden_layer_sizes=(5,), max_iter=2).fit, X, Y_MULTILABEL)
+    with pytest.raises(ValueError, match="y is not a valid COO matrix"):
+        if call == "fit":
+            model.fit(X, Y)
+        elif call == "partial_fit":
+            MLPClassifier().partial_fit(X, Y, classes=[0, 1])
+        else:
+            model.score(X, Y)
+
+
+def test_sparse_x_with_float_indices_is_refused():
+    # scipy only warns, then truncates (and a NaN index becomes INT_MIN)
+    S = sp.csr_matrix(_sparse_dense())
+    S.indices = S.indices.astype(float)
+    with pytest.raises(ValueError, match="float64, not integers"):
+        _fitted().predict(S)
+
+
+def test_the_check_leaves_the_users_matrix_as_it_was():
+    # scipy's check_format prunes and recasts in place; fastmlp's reads only
+    S = sp.csr_matrix(_sparse_dense())
+    indices = np.r_[S.indices, 0, 1].astype(np.int64)
+    data = np.r_[S.data, 5.0, 5.0]   # past the last row pointer: unused
+    S = sp.csr_matrix((data, indices, S.indptr.astype(np.int64)), shape=S.shape)
+    S.indices, S.data = indices, data
+    model = _fitted()
+    expected = model.predict_proba(S.toarray())
+    np.testing.assert_allclose(model.predict_proba(S), expected, rtol=1e-12)
+    assert S.indices is indices and S.data is data and S.indices.dtype == np.int64
 
 
 # ------------------------------------------- class indices stay integers
