@@ -75,6 +75,14 @@ def check_numeric_kind(X, name="X"):
         X holds strings or bytes, or is not array-like at all.
     """
     if sp.issparse(X):
+        # the values are what may be text (scipy holds str values, and
+        # scikit-learn's validation would parse them)
+        if X.dtype.kind in ("U", "S"):
+            raise TypeError(
+                f"{name} is a sparse matrix of strings (dtype {X.dtype}); fastmlp "
+                f"needs numbers. Convert its values explicitly, e.g. "
+                f"{name}.astype(float)."
+            )
         return
     if X is None or isinstance(X, (str, bytes, dict, set)) or not (
             isinstance(X, Number) or hasattr(X, "__len__") or hasattr(X, "__array__")):

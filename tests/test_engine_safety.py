@@ -396,6 +396,16 @@ def test_corrupted_sparse_y_is_refused_before_conversion(call):
             model.score(X, Y)
 
 
+@pytest.mark.parametrize("call", ["fit", "predict"])
+def test_sparse_x_of_strings_is_refused(call):
+    # scipy holds str values, and scikit-learn's validation parses "1.5"
+    # into 1.5: refused as for dense X of strings
+    S = sp.csr_matrix(_sparse_dense())
+    S.data = S.data.astype("U5")
+    with pytest.raises(TypeError, match="sparse matrix of strings"):
+        CALLS[call](S)
+
+
 def test_sparse_x_with_float_indices_is_refused():
     # scipy only warns, then truncates (and a NaN index becomes INT_MIN)
     S = sp.csr_matrix(_sparse_dense())
