@@ -486,9 +486,9 @@ cdef Py_ssize_t _hold(Epochs e, floating[::1] params, floating[::1] grads,
     work buffers' vectors of ones (nothing else writes them); returns Y's
     number of rows."""
     cdef const Net* net = &e.network.net
-    cdef Py_ssize_t q
-    check_data(net, &e.part, e.n_parts, params, grads, work, X, X_data, X_indices,
-               X_indptr, Y, sample_weight, gather, &e.data)
+    cdef Py_ssize_t q, n_rows
+    n_rows = check_data(net, &e.part, e.n_parts, params, grads, work, X, X_data,
+                        X_indices, X_indptr, Y, sample_weight, gather, &e.data)
     if moment_1.shape[0] != net.n_params or (
             moment_2.shape[0] != net.n_params and moment_2.shape[0] > 1):
         raise ValueError("optimizer state of the wrong size")
@@ -499,7 +499,7 @@ cdef Py_ssize_t _hold(Epochs e, floating[::1] params, floating[::1] grads,
     e.work = &work[0]
     for q in range(e.n_parts):
         fill_ones(&work[0] + q * e.part.size, &e.part)
-    return Y.shape[0]
+    return n_rows
 
 
 cdef void _run_epoch(Epochs e, floating* p, const StepRule* rule,

@@ -33,10 +33,10 @@ cdef inline void part_range(Py_ssize_t n_rows, Py_ssize_t n_parts, Py_ssize_t q,
     hi[0] = min(lo[0] + part_rows, n_rows)
 
 
-cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
-                    const floating[::1] params, const floating[::1] grads,
-                    const floating[::1] work, const floating[:, ::1] X,
-                    const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                    const Py_ssize_t[::1] X_indptr, object Y,
-                    const floating[::1] sample_weight, bint gather,
-                    Data* data) except -1
+cdef Py_ssize_t check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
+                           const floating[::1] params, const floating[::1] grads,
+                           const floating[::1] work, const floating[:, ::1] X,
+                           const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                           const Py_ssize_t[::1] X_indptr, object Y,
+                           const floating[::1] sample_weight, bint gather,
+                           Data* data) except -1

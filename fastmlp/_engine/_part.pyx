@@ -109,21 +109,32 @@ cdef int _check_class_indices(const Net* net, const Py_ssize_t[:, ::1] Y,
     return 0
 
 
-cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
+cdef Py_ssize_t check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
                     const floating[::1] params, const floating[::1] grads,
                     const floating[::1] work, const floating[:, ::1] X,
                     const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                    const Py_ssize_t[::1] X_indptr, object Y,
-                    const floating[::1] sample_weight, bint gather,
-                    Data* data) except -1:   # OUT
+                           const Py_ssize_t[::1] X_indptr, object Y,
+                           const floating[::1] sample_weight, bint gather,
+                           Data* data) except -1:   # OUT
     """Check every array against the network, n_parts row parts of `part`'s
     layout and Y's rows: the buffers' sizes, X (dense, or the CSR arrays
     when X has no rows: check_csr), the targets and the sample weights; and
     point `data` at them. Y has a column per output in the model's dtype,
     or, for the softmax loss, may be one intp column of class indices.
-    O(nnz + n_rows): once per fit, or per call of a full pass."""
+    Returns Y's number of rows. O(nnz + n_rows): once per fit, or per call
+    of a full pass."""
     cdef const floating[:, ::1] Y_values
-    cdef Py_ssize_t n_rows = Y.shape[0]
+    cdef const Py_ssize_t[:, ::1] Y_classes
+    cdef bint classes = isinstance(Y, np.ndarray) and Y.dtype == np.intp
+    cdef Py_ssize_t n_rows
+    # rows from the typed view, never from Y.shape: an object's shape
+    # attribute may say anything
+    if classes:
+        Y_classes = Y
+        n_rows = Y_classes.shape[0]
+    else:
+        Y_values = Y
+        n_rows = Y_values.shape[0]
     if n_rows < 1:
         raise ValueError("no rows to train on")
     if n_parts < 1 or work.shape[0] < n_parts * part.size \
@@ -139,10 +150,9 @@ cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
         check_csr(_indices_or_null(X_indptr), X_indptr.shape[0],
                   _indices_or_null(X_indices), X_indices.shape[0], X_data.shape[0],
                   n_rows, net.n_features)
-    if Y.dtype == np.intp:
-        _check_class_indices(net, Y, data)
+    if classes:
+        _check_class_indices(net, Y_classes, data)
     else:
-        Y_values = Y
         if Y_values.shape[1] != net.n_outputs:
             raise ValueError(f"targets have {Y_values.shape[1]} columns for "
                              f"{net.n_outputs} outputs")
@@ -156,4 +166,4 @@ cdef int check_data(const Net* net, const PartLayout* part, Py_ssize_t n_parts,
         data.x = NULL
         set_input(&data.csr, NULL, &X_data[0] if X_data.shape[0] > 0 else NULL,
                   _indices_or_null(X_indices), &X_indptr[0])
-    return 0
+    return n_rows
