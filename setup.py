@@ -29,6 +29,7 @@ MODULES = [
     "_full_batch",
     "_inference",
     "_testing",
+    "_fastmlp_threads",
 ]
 
 

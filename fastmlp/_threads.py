@@ -8,6 +8,12 @@ multi-threaded BLAS: the products of a digits-sized minibatch take 136 instead
 of 173 us (float64), the elementwise loops and the optimizer step run on both
 cores too, and BLAS's worker threads no longer spin between products.
 scikit-learn's KMeans pairs OpenMP with single-threaded BLAS in the same way.
+
+How many threads: fastmlp's own limit (_fastmlp_threads), not the OpenMP
+runtime's, which every library in the process shares (PyTorch's
+set_num_threads would set it for fastmlp too). It follows OMP_NUM_THREADS and
+threadpoolctl (`threadpool_limits(n)`, or with user_api="openmp"), through
+the controller registered below.
 """
 import os
 import threading
@@ -16,7 +22,7 @@ from contextlib import contextmanager
 import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
-from ._engine._epochs import max_threads
+from ._engine import _fastmlp_threads
 
 # Minibatches with fewer floating-point operations (forward and backward)
 # than this run on one thread: opening a parallel region costs a microsecond
@@ -51,6 +57,52 @@ def _after_fork_in_child():
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _positive_int(text):
+    try:
+        value = int(text.split(",")[0])
+    except (AttributeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+def _default_threads():
+    """What GNU OpenMP starts with: the first value of OMP_NUM_THREADS, else
+    the CPUs this process may run on, at most OMP_THREAD_LIMIT."""
+    n_threads = _positive_int(os.environ.get("OMP_NUM_THREADS"))
+    if n_threads is None:
+        try:
+            n_threads = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            n_threads = os.cpu_count() or 1
+    cap = _positive_int(os.environ.get("OMP_THREAD_LIMIT"))
+    return n_threads if cap is None else min(n_threads, cap)
+
+
+class _FastmlpController(threadpoolctl.LibController):
+    """threadpoolctl's handle on fastmlp's thread limit, so that
+    `threadpool_limits` sets it as it sets OpenMP's (user_api "openmp")."""
+
+    user_api = "openmp"
+    internal_api = "fastmlp"
+    filename_prefixes = ("_fastmlp_threads",)
+    check_symbols = ("fastmlp_get_num_threads",)
+
+    def get_num_threads(self):
+        return self.dynlib.fastmlp_get_num_threads()
+
+    def set_num_threads(self, num_threads):
+        self.dynlib.fastmlp_set_num_threads(num_threads)
+
+    def get_version(self):
+        from . import __version__
+
+        return __version__
+
+
+_fastmlp_threads.set_default(_default_threads())
+threadpoolctl.register(_FastmlpController)
+
+
 def _blas_controller():
     global _blas
     with _lock:
@@ -64,9 +116,9 @@ def _blas_limit(controller):
 
 
 def omp_threads() -> int:
-    """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS,
+    """fastmlp's thread limit for the calling thread (OMP_NUM_THREADS,
     threadpoolctl); one in a forked child."""
-    return 1 if _forked else max_threads()
+    return 1 if _forked else _fastmlp_threads.get_limit()
 
 
 def _blas_threads():
@@ -87,9 +139,9 @@ def row_parts(spec, batch_rows: int) -> int:
     to one), when the minibatch is big enough to pay for it. A fit's result
     depends on it (the order of the gradient sums)."""
     flops = 6 * batch_rows * spec.multiply_adds_per_row
-    if flops < _MIN_SPLIT_FLOPS or batch_rows < 2 * _MIN_PART_ROWS:
+    if flops < _MIN_SPLIT_FLOPS:
         return 1
-    return max(1, min(omp_threads(), _blas_threads(), batch_rows // _MIN_PART_ROWS))
+    return _within_blas_limit(min(omp_threads(), batch_rows // _MIN_PART_ROWS))
 
 
 def chunk_threads(spec, n_samples: int, chunk_rows: int) -> int:
@@ -98,9 +150,15 @@ def chunk_threads(spec, n_samples: int, chunk_rows: int) -> int:
     work. Results do not depend on it (each row is computed alike)."""
     n_chunks = -(-n_samples // chunk_rows)
     flops = 2 * chunk_rows * spec.multiply_adds_per_row
-    if n_chunks < 2 or flops < _MIN_SPLIT_FLOPS:
+    if flops < _MIN_SPLIT_FLOPS:
         return 1
-    return max(1, min(omp_threads(), _blas_threads(), n_chunks))
+    return _within_blas_limit(min(omp_threads(), n_chunks))
+
+
+def _within_blas_limit(n_threads):
+    """n_threads, at most BLAS's limit: asked only when it matters, since the
+    first time threadpoolctl scans the loaded libraries (~14 ms)."""
+    return 1 if n_threads <= 1 else max(1, min(n_threads, _blas_threads()))
 
 
 @contextmanager
