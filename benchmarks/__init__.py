@@ -12,7 +12,8 @@ Modules, one concern each:
 - ``torch_loop``: the hand-written PyTorch equivalent (optional).
 - ``gemm_bound``: flop counts and the BLAS-only time of the same products.
 - ``measure``: interleaved, repeated timing of one case.
-- ``memory``, ``threads``, ``scaling``: peak RSS, GIL and growth checks.
+- ``memory``, ``threads``, ``contention``, ``scaling``: peak RSS, GIL, busy
+  neighbour and growth checks.
 - ``machine``, ``report``: machine description and the markdown tables.
 - ``run``: the command line.
 """

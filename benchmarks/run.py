@@ -21,7 +21,7 @@ from benchmarks import machine, report  # noqa: E402
 from benchmarks.peers import load_peers  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-EXTRAS = ("memory", "threads", "scaling")
+EXTRAS = ("memory", "threads", "contention", "scaling")
 DTYPES = {"float32": ["float32"], "float64": ["float64"],
           "both": ["float32", "float64"]}
 
@@ -153,6 +153,15 @@ def main(argv=None):
         sections.append(("Threads: two fits at once",
                          threads.measure(peers, dtypes[0], min(args.repeats, 3),
                                          args.quick, log=log)))
+    if "contention" in args.selected:
+        from benchmarks import contention
+
+        log("contention")
+        # the issue quotes min-max over 7 fits: at least that many in full runs
+        rounds = args.repeats if args.quick else max(args.repeats, 7)
+        sections.append(("Contention: fits beside a busy process",
+                         contention.measure(peers, dtypes[0], rounds, args.quick,
+                                            log=log)))
     if "scaling" in args.selected:
         from benchmarks import scaling
 
