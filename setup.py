@@ -25,6 +25,7 @@ MODULES = [
     "_shuffle",
     "_network",
     "_part",
+    "_team",
     "_epochs",
     "_full_batch",
     "_inference",
@@ -50,8 +51,8 @@ def compiler_directives(debug):
 # trap is enabled.
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 
-# Modules with OpenMP loops: an epoch's threads, lbfgs's and inference's chunks
-OPENMP_MODULES = {"_epochs", "_full_batch", "_inference"}
+# Modules with OpenMP regions: a fit's team of threads, inference's chunks
+OPENMP_MODULES = {"_team", "_inference"}
 
 extensions = [
     Extension(

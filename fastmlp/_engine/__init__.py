@@ -26,7 +26,9 @@ Design
   single-threaded BLAS, each into its own gradient buffer; parts are added
   in part order, so results depend on the number of parts, never on which
   thread ran which part. `_part.pyx` is the one forward-loss-backward of a
-  row part both training paths run.
+  row part both training paths run. A fit's threads (`_team.pyx`) live in
+  one parallel region for the whole fit and claim parts as jobs, so none
+  waits for a descheduled one that has not started its part.
 - Errors inside nogil loops set flags that Python turns into exceptions
   afterwards; nothing prints from C or aborts.
 

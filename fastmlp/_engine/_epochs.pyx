@@ -3,84 +3,78 @@ from Python, with the GIL released throughout.
 
 A minibatch is cut into n_parts row parts (see _common.pxd's glossary), each
 run forward and backward (`part_loss_gradient`) into its own gradient
-buffer, on OpenMP threads that stay in one parallel region for the whole
-epoch. The parts' gradients are then added in part order, so a fit's result
-depends on n_parts, never on which thread ran what, and the optimizer's
-rule steps the flat parameter buffer (`take_step`): the loop names no
-optimizer.
+buffer: a round of jobs for the fit's team of threads (_team.pxd), which
+any thread may run. The parts' gradients are then added in part order, so a
+fit's result depends on n_parts, never on which thread ran what, and the
+optimizer's rule steps the flat parameter buffer (`take_step`): the loop
+names no optimizer. Networks big enough step in a second round, of
+parameter slices; smaller ones are stepped whole by the thread that closes
+the parts' round.
 
 Sparse X is passed as its CSR arrays with an empty dense X (shape (0, 0));
 an empty sample_weight means unit weights; the softmax loss's targets may be
 one intp column of class indices (see _part.check_data).
 """
-from cpython.exc cimport PyErr_CheckSignals
-from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.ref cimport PyObject, Py_DECREF
 from cython cimport floating
-from cython.parallel cimport parallel
 from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-cimport openmp
 
 import numpy as np
 
 from ._blas cimport _dot
 from ._common cimport Net, PartLayout
-from ._interrupt cimport check_due, monotonic_seconds
 from ._network cimport Network, fill_ones
 from ._optimizers cimport StepRule, StepSettings, begin_step, take_step, \
     state_finite, n_state_buffers
 from ._part cimport Data, part_loss_gradient, part_range, check_data
-
-cdef extern from *:
-    """
-    /* An orphaned barrier: it binds to whatever parallel region calls it,
-       and outside one (a single thread) it does nothing. */
-    static void fastmlp_omp_barrier(void) {
-    #pragma omp barrier
-    }
-    """
-    void _barrier "fastmlp_omp_barrier"() noexcept nogil
-
+from ._team cimport Post, Signals, run_post, fastmlp_team, fastmlp_team_new, \
+    fastmlp_team_free, fastmlp_flag
 
 cdef enum:
-    # fewest parameters whose optimizer step is spread over threads; below
-    # it every thread takes the whole step on its own copy of the parameters
-    # (a few thousand parameters take less time to step than a barrier takes)
+    # fewest parameters whose optimizer step is spread over threads, in
+    # slices; below it the thread that closes the parts' round takes the whole
+    # step (a few thousand parameters step in less time than threads take to
+    # meet: make_moons' 65 in ~0.2 us)
     MIN_THREADED_STEP = 2048
 
 
-cdef enum:
-    OWN_STEPS = 0    # every thread steps its own copy of all the parameters
-    SHARED_STEP = 1  # the threads step slices of one copy
-
-
 cdef struct _EpochState:
-    # what the first thread reports, and tells the others across barriers
+    # Kept by whichever thread closes a round; rounds close one at a time.
+    StepRule rule          # its step count goes on
     double loss_sum
     Py_ssize_t n_batches
-    Py_ssize_t t
     bint finite
-    Py_ssize_t stop_batch  # a signal handler raised: every thread leaves at
-                           # this minibatch's barrier (-1: none)
-    PyObject* interrupt    # what it raised (a new reference), or NULL
+    double sumsq           # coefficients' sum of squares before the next step
+    double batch_loss      # of the minibatch being stepped in slices: its
+    double sw_sum          # loss and weight sums, and its step's rate
+    double rate
 
 
-cdef struct _StepBuffers:
-    # Where a thread's minibatches put their gradients and losses, and the
-    # parameters and optimizer state it steps. With a shared step every
-    # thread points at the same ones; with own steps, at buffers of its own
-    # (thread 0 at the model's), and the parts' buffers alternate between
-    # minibatches, so a thread that is ahead never overwrites what another
-    # is still adding. (void*: a struct cannot hold fused types)
+cdef struct _EpochPlan:
+    # An Epochs' buffers and fixed settings, as the jobs read them (void*: a
+    # struct cannot hold fused types; the jobs cast them).
+    const Net* net
     void* p
+    void* g
     void* m1
     void* m2
-    void* g_sum            # the parts' gradients added up (own steps)
-    void* g[2]             # n_parts gradients, back to back; [1]: the other
-                           # minibatch's (own steps) or the same
-    double* part_loss[2]   # per part: loss, then weight sum after n_parts
-    double* slice_sumsq    # per slice: sums of squares (shared step)
+    void* work
+    const PartLayout* part
+    const Data* data
+    const Py_ssize_t* rows
+    Py_ssize_t n_samples, batch_size, n_parts
+    Py_ssize_t per_batch   # rounds per minibatch: 1 (parts), or 2 (then slices)
+    Py_ssize_t slice_len
+    double* part_loss      # n_parts losses, then n_parts weight sums
+    double* slice_sumsq    # per slice: coefficients', then intercepts'
+
+
+cdef struct _EpochPost:
+    Post post
+    const _EpochPlan* plan
+    _EpochState* state
 
 
 cdef void _minibatch_part(
@@ -136,190 +130,85 @@ cdef void _step_slice(
                                   p + start + n_coefs)
 
 
-cdef bint _signal_raised(PyObject** interrupt) noexcept with gil:
-    """Run Python's signal handlers; keep what one raises in interrupt."""
-    try:
-        PyErr_CheckSignals()
-    except BaseException as exc:
-        Py_INCREF(exc)
-        interrupt[0] = <PyObject*>exc
-        return True
-    return False
-
-
-cdef void _epoch_thread(
-        const Net* net, StepRule rule, _StepBuffers* buf,
-        floating* work, const PartLayout* part, const Data* data,
-        const Py_ssize_t* rows, Py_ssize_t n_samples, Py_ssize_t batch_size,
-        Py_ssize_t n_parts, int tid, int n_threads, int step_mode,
-        Py_ssize_t slice_len, double sumsq, _EpochState* state) noexcept nogil:
-    """The minibatch loop as thread tid of n_threads runs it, all threads in
-    one parallel region for the whole epoch (a region per minibatch would
-    cost as much as a small minibatch).
-
-    Thread tid runs parts tid, tid + n_threads, ...; after a barrier every
-    thread sums the same parts' losses and weights (so all agree on the rate
-    and on when to stop). Then either every thread takes the whole step on
-    its own copy of the parameters (OWN_STEPS: the same operations on the
-    same numbers, so the copies stay equal, and no second barrier), or the
-    threads step slices of the shared parameters and, after a second
-    barrier, read each other's sums of squares (SHARED_STEP). Each thread
-    counts steps in its own copy of the rule. Thread 0 alone keeps the loss
-    and runs the signal handlers. Called directly, with one thread, the
-    barriers do nothing.
-    """
-    cdef Py_ssize_t start = 0, n_rows, q, n_slices, batch = 0
-    cdef double batch_loss, sw_sum, sumsq_next, rate
-    cdef double alpha = rule.alpha
-    cdef double last_check = monotonic_seconds()
-    cdef double* part_loss
-    cdef double own_sumsq[2]
-    cdef double* slice_sumsq = buf.slice_sumsq
-    cdef floating* p = <floating*>buf.p
-    cdef floating* m1 = <floating*>buf.m1
-    cdef floating* m2 = <floating*>buf.m2
-    cdef floating* g
-    cdef bint finite = True
-    if step_mode == OWN_STEPS:
-        slice_sumsq = own_sumsq  # each thread its own
-    while start < n_samples:
-        n_rows = batch_size if n_samples - start >= batch_size else n_samples - start
-        g = <floating*>buf.g[batch & 1]
-        part_loss = buf.part_loss[batch & 1]
-        q = tid
-        while q < n_parts:
-            _minibatch_part(net, p, g, work, part, data, rows + start, n_rows, n_parts,
-                            q, part_loss, part_loss + n_parts)
-            q += n_threads
-        _barrier()
-        if state.stop_batch == batch:
-            break
-        batch_loss = 0
-        sw_sum = 0
-        for q in range(n_parts):
-            batch_loss += part_loss[q]
-            sw_sum += part_loss[n_parts + q]
-        rate = begin_step(&rule)
-        # the step finishes the gradient (L2, 1 / sw_sum) as it goes
-        if step_mode == OWN_STEPS:
-            _step_slice(net, &rule, rate, p, g, <floating*>buf.g_sum, m1, m2, n_parts,
-                        0, net.n_params, sw_sum, slice_sumsq)
-            n_slices = 1
-        else:
-            q = tid
-            while q < n_parts:
-                _step_slice(net, &rule, rate, p, g, g, m1, m2, n_parts, q, slice_len,
-                            sw_sum, slice_sumsq)
-                q += n_threads
-            n_slices = n_parts
-            _barrier()
-        sumsq_next = 0
-        finite = True
-        for q in range(n_slices):
-            sumsq_next += slice_sumsq[2 * q]
-            finite = finite and isfinite(slice_sumsq[2 * q + 1])
-        finite = finite and isfinite(sumsq_next)
-        if tid == 0:
-            # sumsq is the L2 term of this batch's loss (parameters before the
-            # step); the sums of squares after it are the next batch's and,
-            # being non-finite exactly when a parameter is (or is huge enough
-            # to overflow), the divergence check
-            batch_loss = batch_loss / sw_sum + 0.5 * alpha * sumsq / sw_sum
-            state.loss_sum += batch_loss * n_rows
-            state.n_batches += 1
-            if finite and check_due(&last_check) and _signal_raised(&state.interrupt):
-                # read by the others only after the next barrier, which they
-                # cannot pass before this thread reaches it
-                state.stop_batch = batch + 1
-        sumsq = sumsq_next
-        if not finite:
-            break
-        start += n_rows
-        batch += 1
-    if tid == 0:
-        state.t = rule.t
-        state.finite = finite
-
-
-cdef void* _step_buffers(const Net* net, floating* p, floating* g, floating* m1,
-                         floating* m2, Py_ssize_t n_parts, int n_threads,
-                         int step_mode) noexcept nogil:
-    """One block for the fit: a _StepBuffers per thread, then per part its
-    loss and weight sum (twice, for alternating minibatches) and two sums of
-    squares of its parameter slice, then, for own steps on several threads,
-    the alternate parts' gradients and per thread a gradient sum plus
-    (thread > 0) copies of the parameters and optimizer state. NULL when out
-    of memory; free() it."""
-    cdef Py_ssize_t n_params = net.n_params
-    cdef bint own = step_mode == OWN_STEPS and n_threads > 1
-    cdef int n_moments = 1 if m2 == NULL else 2
-    cdef Py_ssize_t n_doubles = 6 * n_parts
-    cdef Py_ssize_t n_floating = ((n_parts + n_threads + (n_threads - 1) * (1 + n_moments))
-                                  * n_params if own else 0)
-    cdef void* block = malloc(n_threads * sizeof(_StepBuffers) + n_doubles * sizeof(double)
-                              + n_floating * sizeof(floating))
-    cdef _StepBuffers* buf
-    cdef floating* fl
-    cdef floating* fq
-    cdef double* dl
-    cdef int tid
-    if block == NULL:
-        return NULL
-    dl = <double*>(<_StepBuffers*>block + n_threads)
-    fl = <floating*>(dl + n_doubles)
-    for tid in range(n_threads):
-        buf = <_StepBuffers*>block + tid
-        buf.part_loss[0] = dl
-        buf.part_loss[1] = dl + (2 * n_parts if own else 0)
-        buf.slice_sumsq = dl + 4 * n_parts
-        buf.g[0] = g
-        buf.g[1] = fl if own else g
-        buf.p, buf.m1, buf.m2, buf.g_sum = p, m1, m2, g
-        if own:
-            buf.g_sum = fl + (n_parts + tid) * n_params
-            if tid > 0:
-                # filled by the thread itself, at the start of each epoch
-                fq = fl + (n_parts + n_threads + (tid - 1) * (1 + n_moments)) * n_params
-                buf.p = fq
-                buf.m1 = fq + n_params
-                buf.m2 = fq + 2 * n_params if n_moments > 1 else NULL
-    return block
-
-
-cdef void _epoch_threads(
-        const Net* net, const StepRule* rule, floating* p, floating* m1, floating* m2,
-        _StepBuffers* bufs, int step_mode, floating* work, const PartLayout* part,
-        const Data* data, const Py_ssize_t* rows, Py_ssize_t n_samples,
-        Py_ssize_t batch_size, Py_ssize_t n_parts, int n_threads,
-        _EpochState* state) noexcept nogil:
-    """Run the epoch on n_threads threads, with bufs from _step_buffers."""
-    cdef Py_ssize_t n_params = net.n_params
-    # slices of whole cache lines, so no two threads write the same line
-    cdef Py_ssize_t slice_len = ((n_params + n_parts - 1) // n_parts + 15) // 16 * 16
-    cdef double sumsq = _dot(<int>net.n_coefs, p, p)
-    cdef int tid
-    cdef _StepBuffers* buf
-    if n_threads == 1:
-        _epoch_thread(net, rule[0], bufs, work, part, data, rows, n_samples, batch_size,
-                      n_parts, 0, 1, step_mode, slice_len, sumsq, state)
+cdef void _epoch_job(const _EpochPost* a, floating* p, Py_ssize_t i,
+                     Py_ssize_t q) noexcept nogil:
+    """Job q of the epoch's round i: part q of a minibatch's rows, or slice
+    q of its step (p: the plan's parameters, typed)"""
+    cdef const _EpochPlan* e = a.plan
+    cdef const _EpochState* state = a.state
+    cdef Py_ssize_t start = i // e.per_batch * e.batch_size
+    cdef Py_ssize_t n_rows = min(e.batch_size, e.n_samples - start)
+    if i % e.per_batch == 0:
+        _minibatch_part(e.net, p, <floating*>e.g, <floating*>e.work, e.part, e.data,
+                        e.rows + start, n_rows, e.n_parts, q, e.part_loss,
+                        e.part_loss + e.n_parts)
     else:
-        with parallel(num_threads=n_threads):
-            tid = openmp.omp_get_thread_num()
-            buf = bufs + tid
-            if buf.p != <void*>p:
-                memcpy(buf.p, p, n_params * sizeof(floating))
-                memcpy(buf.m1, m1, n_params * sizeof(floating))
-                if buf.m2 != NULL:
-                    memcpy(buf.m2, m2, n_params * sizeof(floating))
-            _epoch_thread(net, rule[0], buf, work, part, data, rows, n_samples,
-                          batch_size, n_parts, tid, openmp.omp_get_num_threads(),
-                          step_mode, slice_len, sumsq, state)
+        _step_slice(e.net, &state.rule, state.rate, p, <floating*>e.g, <floating*>e.g,
+                    <floating*>e.m1, <floating*>e.m2, e.n_parts, q, e.slice_len,
+                    state.sw_sum, e.slice_sumsq)
 
 
-def max_threads():
-    """OpenMP's thread limit for the calling thread (OMP_NUM_THREADS, or
-    what threadpoolctl set)."""
-    return openmp.omp_get_max_threads()
+cdef bint _epoch_close(const _EpochPost* a, floating* p, Py_ssize_t i) noexcept nogil:
+    """After the epoch's round i: sum the parts' losses and weights in part
+    order; take the whole step (small networks) or leave it to the slices'
+    round; after the step, count the minibatch and check the parameters.
+    False to stop the epoch: a parameter became non-finite, or thread 0
+    caught a signal (then that minibatch's step is not taken)."""
+    cdef const _EpochPlan* e = a.plan
+    cdef _EpochState* state = a.state
+    cdef Py_ssize_t q, n_parts = e.n_parts, n_slices = e.n_parts
+    cdef Py_ssize_t start = i // e.per_batch * e.batch_size
+    cdef Py_ssize_t n_rows = min(e.batch_size, e.n_samples - start)
+    cdef double batch_loss = 0, sw_sum = 0, sumsq_next = 0, rate
+    cdef double alpha = state.rule.alpha
+    cdef bint finite = True
+    if i % e.per_batch == 0:
+        if fastmlp_flag(&a.post.signals.raised):
+            return False
+        for q in range(n_parts):
+            batch_loss += e.part_loss[q]
+            sw_sum += e.part_loss[n_parts + q]
+        rate = begin_step(&state.rule)
+        if e.per_batch == 2:
+            state.batch_loss, state.sw_sum, state.rate = batch_loss, sw_sum, rate
+            return True
+        # the step finishes the gradient (L2, 1 / sw_sum) as it goes
+        _step_slice(e.net, &state.rule, rate, p, <floating*>e.g, <floating*>e.g,
+                    <floating*>e.m1, <floating*>e.m2, n_parts, 0, e.net.n_params,
+                    sw_sum, e.slice_sumsq)
+        n_slices = 1
+    else:
+        batch_loss, sw_sum = state.batch_loss, state.sw_sum
+    for q in range(n_slices):
+        sumsq_next += e.slice_sumsq[2 * q]
+        finite = finite and isfinite(e.slice_sumsq[2 * q + 1])
+    finite = finite and isfinite(sumsq_next)
+    # sumsq is the L2 term of this batch's loss (parameters before the step);
+    # the sums of squares after it are the next batch's and, being
+    # non-finite exactly when a parameter is (or is huge enough to
+    # overflow), the divergence check
+    batch_loss = batch_loss / sw_sum + 0.5 * alpha * state.sumsq / sw_sum
+    state.loss_sum += batch_loss * n_rows
+    state.n_batches += 1
+    state.sumsq = sumsq_next
+    state.finite = finite
+    return finite
+
+
+cdef void _job_32(const void* a, Py_ssize_t i, Py_ssize_t q) noexcept nogil:
+    _epoch_job(<const _EpochPost*>a, <float*>(<const _EpochPost*>a).plan.p, i, q)
+
+
+cdef void _job_64(const void* a, Py_ssize_t i, Py_ssize_t q) noexcept nogil:
+    _epoch_job(<const _EpochPost*>a, <double*>(<const _EpochPost*>a).plan.p, i, q)
+
+
+cdef bint _close_32(const void* a, Py_ssize_t i) noexcept nogil:
+    return _epoch_close(<const _EpochPost*>a, <float*>(<const _EpochPost*>a).plan.p, i)
+
+
+cdef bint _close_64(const void* a, Py_ssize_t i) noexcept nogil:
+    return _epoch_close(<const _EpochPost*>a, <double*>(<const _EpochPost*>a).plan.p, i)
 
 
 cdef class Epochs:
@@ -356,10 +245,11 @@ cdef class Epochs:
         Copy each part's rows into its work buffer (dense X only).
     n_parts, n_threads : int
         Each minibatch's rows are cut into n_parts parts that run forward
-        and backward on n_threads OpenMP threads (with n_threads > 1, BLAS
-        must be single-threaded: the caller's job), each into its own
+        and backward on the team of on_threads (_team.pyx), or else on
+        n_threads threads of the epoch's own (with more than one thread,
+        BLAS must be single-threaded: the caller's job), each into its own
         gradient buffer. Results depend on n_parts (the order of the
-        gradient sums), not on n_threads.
+        gradient sums), not on the threads.
 
     Notes
     -----
@@ -377,13 +267,18 @@ cdef class Epochs:
     cdef const Py_ssize_t* order
     cdef Py_ssize_t n_samples, batch_size, n_parts
     cdef readonly int n_threads
-    cdef int step_mode
-    cdef void* step_block       # _step_buffers' block, for the whole fit
     cdef PartLayout part
     cdef Data data
+    cdef _EpochPlan plan        # the above, as the jobs read them
+    cdef double* losses         # the plan's part_loss and slice_sumsq
+    cdef long* n_jobs_run       # per thread, in the last epoch
+    cdef Post hook              # the tests' slow thread
+    cdef fastmlp_team* own      # for epochs run outside on_threads
 
     def __dealloc__(self):
-        free(self.step_block)
+        free(self.losses)
+        free(self.n_jobs_run)
+        fastmlp_team_free(self.own)
 
     def __init__(self, Network network, params, grads, moment_1, moment_2, work, X,
                  X_data, X_indices, X_indptr, Y, sample_weight,
@@ -421,19 +316,29 @@ cdef class Epochs:
         self.order = &order[0]
         self.n_samples = order.shape[0]
         self.n_threads = max(1, min(n_threads, <int>n_parts))
-        self.step_mode = (OWN_STEPS if network.net.n_params < MIN_THREADED_STEP
-                          else SHARED_STEP)
-        free(self.step_block)
-        if self.single:
-            self.step_block = _step_buffers(
-                &network.net, <float*>self.p, <float*>self.g, <float*>self.m1,
-                <float*>self.m2, n_parts, self.n_threads, self.step_mode)
-        else:
-            self.step_block = _step_buffers(
-                &network.net, <double*>self.p, <double*>self.g, <double*>self.m1,
-                <double*>self.m2, n_parts, self.n_threads, self.step_mode)
-        if self.step_block == NULL:
+        free(self.losses)
+        free(self.n_jobs_run)
+        fastmlp_team_free(self.own)
+        self.losses = <double*>malloc(4 * n_parts * sizeof(double))
+        self.n_jobs_run = <long*>malloc(self.n_threads * sizeof(long))
+        self.own = fastmlp_team_new(1, n_parts)
+        if self.losses == NULL or self.n_jobs_run == NULL or self.own == NULL:
             raise MemoryError()
+        memset(self.n_jobs_run, 0, self.n_threads * sizeof(long))
+        memset(&self.hook, 0, sizeof(self.hook))
+        _plan(self)
+
+    def jobs_run(self):
+        """Jobs (parts and slices) each thread ran in the last epoch."""
+        return [self.n_jobs_run[i] for i in range(self.n_threads)]
+
+    def slow_thread(self, int tid, double seconds, bint mid_job):
+        """For the tests: make thread tid (-1: every thread) sleep `seconds`
+        before each round's claims, or after each claim (mid_job), as if
+        descheduled there."""
+        self.hook.slow_thread = tid
+        self.hook.slow_seconds = seconds
+        self.hook.slow_mid_job = mid_job
 
     def run(self, StepSettings settings):
         """Run every minibatch of one epoch: gather, forward, loss, backward,
@@ -452,8 +357,8 @@ cdef class Epochs:
         n_batches : int
             Minibatches completed; fewer than in the epoch when a parameter
             became non-finite, which stops the epoch at that minibatch, or a
-            signal handler raised, which stops it at the next minibatch's
-            barrier (that minibatch's parts run but its step is not taken).
+            signal handler raised, which stops it at a later minibatch (whose
+            parts run but whose step is not taken).
         finite : bool
             False when the epoch stopped on a non-finite parameter, or ended
             with non-finite optimizer state.
@@ -461,18 +366,22 @@ cdef class Epochs:
             What a signal handler raised (KeyboardInterrupt on Ctrl-C), for
             the caller to re-raise once it has kept the state reached so far.
         """
-        cdef _EpochState state = _EpochState(0, 0, settings.rule.t, True, -1, NULL)
+        cdef _EpochState state
+        cdef Signals signals = Signals(0, NULL)
         if n_state_buffers(&settings.rule) > 1 and self.m2 == NULL:
             raise ValueError("this optimizer needs a second state buffer per parameter")
+        memset(&state, 0, sizeof(state))
+        state.rule = settings.rule
+        state.finite = True
         if self.single:
-            _run_epoch(self, <float*>self.p, &settings.rule, &state)
+            _run_epoch(self, <float*>self.p, &state, &signals)
         else:
-            _run_epoch(self, <double*>self.p, &settings.rule, &state)
-        settings.rule.t = state.t
+            _run_epoch(self, <double*>self.p, &state, &signals)
+        settings.rule.t = state.rule.t
         interrupt = None
-        if state.interrupt != NULL:
-            interrupt = <object>state.interrupt
-            Py_DECREF(interrupt)   # <object> took a new reference; the state's goes
+        if signals.interrupt != NULL:
+            interrupt = <object>signals.interrupt
+            Py_DECREF(interrupt)   # <object> took a new reference; the signals' goes
         return state.loss_sum, state.n_batches, state.finite, interrupt
 
 
@@ -502,15 +411,45 @@ cdef Py_ssize_t _hold(Epochs e, floating[::1] params, floating[::1] grads,
     return n_rows
 
 
-cdef void _run_epoch(Epochs e, floating* p, const StepRule* rule,
-                     _EpochState* state) noexcept:
-    """Epochs.run for e's dtype (p is e.p, typed)."""
+cdef void _plan(Epochs e) noexcept:
+    """Fill e.plan from e's buffers and settings."""
+    cdef _EpochPlan* plan = &e.plan
+    cdef Py_ssize_t n_params = e.network.net.n_params
+    plan.net = &e.network.net
+    plan.p, plan.g, plan.m1, plan.m2, plan.work = e.p, e.g, e.m1, e.m2, e.work
+    plan.part = &e.part
+    plan.data = &e.data
+    plan.rows = e.order
+    plan.n_samples, plan.batch_size, plan.n_parts = e.n_samples, e.batch_size, e.n_parts
+    plan.per_batch = 1 if n_params < MIN_THREADED_STEP else 2
+    # slices of whole cache lines, so no two threads write the same line
+    plan.slice_len = ((n_params + e.n_parts - 1) // e.n_parts + 15) // 16 * 16
+    plan.part_loss = e.losses
+    plan.slice_sumsq = e.losses + 2 * e.n_parts
+
+
+cdef void _run_epoch(Epochs e, floating* p, _EpochState* state,
+                     Signals* signals) noexcept:
+    """Epochs.run for e's dtype (p is e.p, typed): the epoch as one post to
+    the team."""
     cdef const Net* net = &e.network.net
     cdef floating* m1 = <floating*>e.m1
     cdef floating* m2 = <floating*>e.m2
+    cdef Py_ssize_t n_batches = (e.n_samples + e.batch_size - 1) // e.batch_size
+    cdef _EpochPost post
+    post.post = e.hook
+    post.post.job = _job_32 if floating is float else _job_64
+    post.post.close = _close_32 if floating is float else _close_64
+    post.post.n_rounds = n_batches * e.plan.per_batch
+    post.post.n_jobs = e.n_parts
+    post.post.signals = signals
+    post.post.jobs_run = e.n_jobs_run
+    post.post.n_counters = e.n_threads
+    post.plan = &e.plan
+    post.state = state
     with nogil:
-        _epoch_threads(net, rule, p, m1, m2, <_StepBuffers*>e.step_block, e.step_mode,
-                       <floating*>e.work, &e.part, &e.data, e.order, e.n_samples,
-                       e.batch_size, e.n_parts, e.n_threads, state)
+        memset(e.n_jobs_run, 0, e.n_threads * sizeof(long))
+        state.sumsq = _dot(<int>net.n_coefs, p, p)
+        run_post(&post.post, sizeof(post), e.n_threads, e.own)
         if state.finite:
-            state.finite = state_finite(rule, m1, m2, net.n_params)
+            state.finite = state_finite(&state.rule, m1, m2, net.n_params)

@@ -3,19 +3,36 @@ and for inspecting a fitted network: one call from Python, the GIL released
 throughout.
 
 Rows go in chunks so the work buffers stay bounded; each chunk is cut into
-row parts run on OpenMP threads, each accumulating into its own gradient
-buffer, and the parts' gradients are added in part order at the end.
+row parts, a round of jobs for the fit's team of threads (_team.pxd), each
+accumulating into its own gradient buffer; a last round of parameter slices
+adds the parts' gradients in part order.
 """
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.ref cimport PyObject, Py_DECREF
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
 from ._common cimport Net, PartLayout
-from ._interrupt cimport check_due, monotonic_seconds
 from ._network cimport Network, finalize_gradient, fill_ones
 from ._part cimport Data, part_loss_gradient, part_range, check_data
+from ._team cimport Post, Signals, run_post, fastmlp_team, fastmlp_team_new, \
+    fastmlp_team_free, fastmlp_flag
+
+
+cdef struct _ChunksPost:
+    # a round per chunk of rows (its parts' forward and backward,
+    # accumulating), then a round of slices adding up the parts' gradients
+    Post post
+    const Net* net
+    const void* p
+    void* g
+    void* work
+    const PartLayout* part
+    const Data* data
+    Py_ssize_t n_samples, chunk_rows, n_parts, slice_len
+    double delta_scale
+    double* part_loss      # n_parts
+    double* loss_sum
 
 
 cdef void _chunk_part(
@@ -40,6 +57,47 @@ cdef void _chunk_part(
         memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
 
 
+cdef void _chunks_job(const _ChunksPost* a, floating* g, Py_ssize_t i,
+                      Py_ssize_t q) noexcept nogil:
+    """Job q of round i: part q of chunk i, or (after the last chunk) slice
+    q of the sum of the parts' gradients, in part order (g: the post's
+    gradients, typed)"""
+    cdef Py_ssize_t start = i * a.chunk_rows, k, lo, hi, other
+    cdef Py_ssize_t n_params = a.net.n_params
+    cdef const floating* gq
+    if i < a.post.n_rounds - 1:
+        _chunk_part(a.net, <const floating*>a.p, g, <floating*>a.work, a.part, a.data,
+                    start, min(a.chunk_rows, a.n_samples - start), a.n_parts, q,
+                    <floating>a.delta_scale, a.part_loss)
+        return
+    lo = min(q * a.slice_len, n_params)
+    hi = min(lo + a.slice_len, n_params)
+    for other in range(1, a.n_parts):
+        gq = g + other * n_params
+        for k in range(lo, hi):
+            g[k] += gq[k]
+
+
+cdef void _job_32(const void* a, Py_ssize_t i, Py_ssize_t q) noexcept nogil:
+    _chunks_job(<const _ChunksPost*>a, <float*>(<const _ChunksPost*>a).g, i, q)
+
+
+cdef void _job_64(const void* a, Py_ssize_t i, Py_ssize_t q) noexcept nogil:
+    _chunks_job(<const _ChunksPost*>a, <double*>(<const _ChunksPost*>a).g, i, q)
+
+
+cdef bint _chunks_close(const void* args, Py_ssize_t i) noexcept nogil:
+    """After chunk i: add its parts' losses, in part order. False to stop:
+    thread 0 caught a signal."""
+    cdef const _ChunksPost* a = <const _ChunksPost*>args
+    cdef Py_ssize_t q
+    if i == a.post.n_rounds - 1:
+        return True
+    for q in range(a.n_parts):
+        a.loss_sum[0] += a.part_loss[q]
+    return not fastmlp_flag(&a.post.signals.raised)
+
+
 def loss_gradient(Network network,
                   floating[::1] params,        # IN flat parameters
                   floating[::1] grads,         # OUT flat gradient in [:n_params];
@@ -53,9 +111,10 @@ def loss_gradient(Network network,
                   Py_ssize_t chunk_rows, Py_ssize_t n_parts, int n_threads,
                   double alpha, double delta_scale):
     """Loss over all rows (plus the L2 term) and its gradient. Each chunk of
-    chunk_rows rows is cut into n_parts row parts run on n_threads OpenMP
-    threads (BLAS single-threaded then: the caller's job). What a signal
-    handler raises (KeyboardInterrupt) propagates.
+    chunk_rows rows is cut into n_parts row parts run on the team of
+    on_threads, or else on n_threads threads of their own (BLAS
+    single-threaded then: the caller's job). What a signal handler raises
+    (KeyboardInterrupt) propagates.
 
     Returns
     -------
@@ -65,56 +124,57 @@ def loss_gradient(Network network,
     cdef PartLayout part = network.part_layout((chunk_rows + n_parts - 1) // max(n_parts, 1),
                                                False)
     cdef Py_ssize_t n_samples = Y.shape[0]
-    cdef Py_ssize_t start, n_rows, r, q, i
+    cdef Py_ssize_t r, q
     cdef bint weighted = sample_weight.shape[0] > 0
     cdef double loss_sum = 0, sw_sum = 0, sumsq
     cdef floating* wk = &work[0]
-    cdef floating* p = &params[0]
-    cdef floating* g = &grads[0]
-    cdef const floating* gq
-    cdef double* part_loss
     cdef Data data
-    cdef double last_check = monotonic_seconds()
+    cdef _ChunksPost post
+    cdef Signals signals = Signals(0, NULL)
+    cdef fastmlp_team* own
 
     if chunk_rows < 1 or n_threads < 1:
         raise ValueError("a pass needs rows per chunk and a thread")
     check_data(net, &part, n_parts, params, grads, work, X, X_data, X_indices, X_indptr,
                Y, sample_weight, False, &data)
-    part_loss = <double*>malloc(n_parts * sizeof(double))
-    if part_loss == NULL:
-        raise MemoryError()
-
+    memset(&post, 0, sizeof(post))
+    post.post.job = _job_32 if floating is float else _job_64
+    post.post.close = _chunks_close
+    post.post.n_rounds = (n_samples + chunk_rows - 1) // chunk_rows + 1
+    post.post.n_jobs = n_parts
+    post.post.signals = &signals
+    post.net = net
+    post.p = &params[0]
+    post.g = &grads[0]
+    post.work = wk
+    post.part = &part
+    post.data = &data
+    post.n_samples, post.chunk_rows, post.n_parts = n_samples, chunk_rows, n_parts
+    # slices of whole cache lines, so no two threads write the same line
+    post.slice_len = ((net.n_params + n_parts - 1) // n_parts + 15) // 16 * 16
+    post.delta_scale = delta_scale
+    post.loss_sum = &loss_sum
+    post.part_loss = <double*>malloc(n_parts * sizeof(double))
+    own = fastmlp_team_new(1, n_parts)
     try:
+        if post.part_loss == NULL or own == NULL:
+            raise MemoryError()
         with nogil:
             for q in range(n_parts):
                 fill_ones(wk + q * part.size, &part)
-            start = 0
-            while start < n_samples:
-                n_rows = chunk_rows if n_samples - start >= chunk_rows else n_samples - start
-                if n_threads == 1:
-                    for q in range(n_parts):
-                        _chunk_part(net, p, g, wk, &part, &data, start, n_rows, n_parts,
-                                    q, <floating>delta_scale, part_loss)
-                else:
-                    for q in prange(n_parts, num_threads=n_threads, schedule="static"):
-                        _chunk_part(net, p, g, wk, &part, &data, start, n_rows, n_parts,
-                                    q, <floating>delta_scale, part_loss)
-                for q in range(n_parts):
-                    loss_sum += part_loss[q]
-                start += n_rows
-                if check_due(&last_check):
-                    with gil:
-                        PyErr_CheckSignals()
-            for q in range(1, n_parts):
-                gq = g + q * net.n_params
-                for i in range(net.n_params):
-                    g[i] += gq[i]
-            if weighted:
-                for r in range(n_samples):
-                    sw_sum += sample_weight[r]
-            else:
-                sw_sum = n_samples
-            sumsq = finalize_gradient(net, p, g, alpha, sw_sum)
+            run_post(&post.post, sizeof(post), n_threads, own)
     finally:
-        free(part_loss)
+        free(post.part_loss)
+        fastmlp_team_free(own)
+    if signals.interrupt != NULL:
+        interrupt = <object>signals.interrupt
+        Py_DECREF(interrupt)   # <object> took a new reference; the signals' goes
+        raise interrupt
+    with nogil:
+        if weighted:
+            for r in range(n_samples):
+                sw_sum += sample_weight[r]
+        else:
+            sw_sum = n_samples
+        sumsq = finalize_gradient(net, &params[0], &grads[0], alpha, sw_sum)
     return loss_sum / sw_sum + 0.5 * alpha * sumsq / sw_sum
