@@ -52,6 +52,7 @@ from ._consistency import (
 from ._engine_input import engine_input
 from ._engine._epochs import Epochs
 from ._engine._full_batch import loss_gradient
+from ._engine._team import on_threads
 from ._engine._inference import predict_dense, predict_sparse
 from ._engine._network import Network
 from ._engine._shuffle import shuffle_rows
@@ -635,16 +636,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if parse_version(scipy.__version__) < parse_version("1.15"):
             options["iprint"] = iprint
         try:
-            # row parts on threads need BLAS on one thread (_threads.py)
+            # row parts on threads need BLAS on one thread (_threads.py); the
+            # threads wait between gradients on_threads, not in OpenMP's joins
             with single_threaded_blas(n_threads > 1):
-                opt_res = scipy.optimize.minimize(
+                opt_res = on_threads(n_threads, lambda: scipy.optimize.minimize(
                     loss_and_grad,
                     x0,
                     method="L-BFGS-B",
                     jac=True,
                     options=options,
                     callback=iteration_done,
-                )
+                ))
         except KeyboardInterrupt:
             # as the stochastic solvers do: keep what was reached, warn
             warnings.warn("Training interrupted by user.")
@@ -673,14 +675,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                                               sample_weight, order)
         finite = True
         try:
-            # minibatches cut into parts need BLAS on one thread (_threads.py)
+            # minibatches cut into parts need BLAS on one thread (_threads.py);
+            # the threads wait between epochs on_threads, not in OpenMP's joins
             with single_threaded_blas(epochs.n_threads > 1):
-                self.n_iter_ = 0
-                for _ in range(self.max_iter):
-                    finite = self._run_epoch(epochs, optimizer, order, batch_size, sw)
-                    if not finite or self._end_epoch(optimizer, order.shape[0],
-                                                     validation, incremental):
-                        break
+
+                def epoch_loop():
+                    self.n_iter_ = 0
+                    for _ in range(self.max_iter):
+                        finite = self._run_epoch(epochs, optimizer, order, batch_size, sw)
+                        if not finite or self._end_epoch(optimizer, order.shape[0],
+                                                         validation, incremental):
+                            return finite
+                    return True
+
+                finite = on_threads(epochs.n_threads, epoch_loop)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
 
