@@ -30,7 +30,7 @@ from ._optimizers cimport StepRule, StepSettings, begin_step, take_step, \
     state_finite, n_state_buffers
 from ._part cimport Data, part_loss_gradient, part_range, check_data
 from ._team cimport Post, Signals, run_post, fastmlp_team, fastmlp_team_new, \
-    fastmlp_team_free, fastmlp_flag
+    fastmlp_team_free, fastmlp_flag, FASTMLP_ARGS_SIZE
 
 cdef enum:
     # fewest parameters whose optimizer step is spread over threads, in
@@ -75,6 +75,11 @@ cdef struct _EpochPost:
     Post post
     const _EpochPlan* plan
     _EpochState* state
+
+
+if sizeof(_EpochPost) > FASTMLP_ARGS_SIZE:
+    # every thread of the team copies a post's arguments into that much
+    raise ImportError("_EpochPost outgrew the team's argument block")
 
 
 cdef void _minibatch_part(

@@ -16,7 +16,7 @@ from ._common cimport Net, PartLayout
 from ._network cimport Network, finalize_gradient, fill_ones
 from ._part cimport Data, part_loss_gradient, part_range, check_data
 from ._team cimport Post, Signals, run_post, fastmlp_team, fastmlp_team_new, \
-    fastmlp_team_free, fastmlp_flag
+    fastmlp_team_free, fastmlp_flag, FASTMLP_ARGS_SIZE
 
 
 cdef struct _ChunksPost:
@@ -33,6 +33,11 @@ cdef struct _ChunksPost:
     double delta_scale
     double* part_loss      # n_parts
     double* loss_sum
+
+
+if sizeof(_ChunksPost) > FASTMLP_ARGS_SIZE:
+    # every thread of the team copies a post's arguments into that much
+    raise ImportError("_ChunksPost outgrew the team's argument block")
 
 
 cdef void _chunk_part(

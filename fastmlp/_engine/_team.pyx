@@ -117,7 +117,7 @@ cdef void _serve(fastmlp_team* team, int tid) noexcept nogil:
     the post that says leave."""
     cdef unsigned id = 0
     cdef int kind
-    cdef char args[512]
+    cdef double args[64]    # FASTMLP_ARGS_SIZE bytes, aligned for any field
     while True:
         id = fastmlp_take_post(team, id, &kind, args, SPIN_SECONDS)
         if kind != WORK:
