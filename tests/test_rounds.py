@@ -46,7 +46,7 @@ def _epochs(n_parts, n_threads, hidden, dtype=np.float64, sparse=False, seed=0):
                     buffers["moment_1"], buffers["moment_2"],
                     np.empty(n_parts * network.work_size(part_rows, not sparse), dtype),
                     X, data, indices, indptr,
-                    rng.randint(0, 3, (N_ROWS, 1)).astype(dtype), np.empty(0, dtype),
+                    rng.randint(0, 3, (N_ROWS, 1)).astype(np.intp), np.empty(0, dtype),
                     rng.permutation(N_ROWS).astype(np.intp), BATCH, not sparse,
                     n_parts, n_threads)
     return epochs, buffers
@@ -197,7 +197,7 @@ def _loss_gradient(n_parts, n_threads, dtype, sparse):
     grads = np.empty(n_parts * n, dtype)
     work = np.empty(n_parts * network.work_size(-(-chunk_rows // n_parts), False), dtype)
     loss = loss_gradient(network, params, grads, work, X, data, indices, indptr,
-                         rng.randint(0, 3, (N_ROWS, 1)).astype(dtype),
+                         rng.randint(0, 3, (N_ROWS, 1)).astype(np.intp),
                          rng.rand(N_ROWS).astype(dtype), chunk_rows, n_parts, n_threads,
                          1e-3, 1.0)
     return loss, grads[:n].copy()
