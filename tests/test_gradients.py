@@ -2,7 +2,8 @@
 
 For random architectures, activations, losses, dtypes, weights and L2
 strengths: the engine's loss equals an independent NumPy forward pass, and
-its analytic gradient equals central finite differences of its own loss.
+its analytic gradient equals central finite differences of its own loss;
+the loss without the backward pass (validation data's) equals it.
 """
 import numpy as np
 import pytest
@@ -11,8 +12,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine_specs import OUTPUT_LOSSES as OUTPUTS, network_spec
-from fastmlp._engine._full_batch import loss_gradient
+from fastmlp._engine._full_batch import forward_loss, loss_gradient
 from fastmlp._engine._network import Network
+from fastmlp._engine._team import on_threads
 from fastmlp._engine_input import engine_input
 from numpy_reference import forward, loss as reference_loss
 
@@ -196,3 +198,85 @@ def test_class_index_targets_are_for_the_softmax_loss_only():
     with pytest.raises(ValueError, match="softmax loss only"):
         engine_loss_grad([5, 1], "relu", "binary_log_loss", rng.uniform(-1, 1, 6),
                          rng.randn(10, 5), labels, None, 0.0, 10)
+
+
+def engine_forward_loss(layer_units, activation, output, params, X, Y, sw, alpha, chunk_rows,
+                        n_parts=1, n_threads=None, l2_divisor=None):
+    """forward_loss as the validation data's loss runs it; l2_divisor
+    defaults to the weights' sum (lbfgs's L2 term)."""
+    network = Network(network_spec(layer_units, activation, output))
+    dtype = params.dtype
+    part_rows = -(-chunk_rows // n_parts)
+    work = np.empty(n_parts * network.work_size(part_rows, False), dtype=dtype)
+    if l2_divisor is None:
+        l2_divisor = float(np.sum(sw.astype(dtype), dtype=np.float64)) if sw is not None \
+            else X.shape[0]
+    Y = Y if Y.dtype == np.intp else np.ascontiguousarray(Y, dtype=dtype)
+    return forward_loss(network, params, work, *engine_input(X, dtype), Y,
+                        np.empty(0, dtype) if sw is None else sw.astype(dtype),
+                        chunk_rows, n_parts, min(n_parts, 2) if n_threads is None else n_threads,
+                        alpha, l2_divisor)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problems(), st.sampled_from([np.float32, np.float64]))
+def test_forward_loss_is_lbfgs_loss_without_the_backward_pass(p, dtype):
+    # the validation data's loss: the same chunks, parts and sums as
+    # loss_gradient's loss, so the same number bit for bit, on any number of
+    # threads (a team of on_threads or threads of its own), for targets as
+    # floats or (softmax) class indices, and the parameters untouched
+    params = p["params"].astype(dtype)
+    before = params.copy()
+    args = (p["layer_units"], p["activation"], p["output"])
+    targets = [p["Y"]]
+    if p["output"] == "log_loss":
+        targets.append(np.argmax(p["Y"], axis=1).astype(np.intp).reshape(-1, 1))
+    for Y in targets:
+        rest = (p["X"], Y, p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"])
+        expected, _ = engine_loss_grad(*args, params.copy(), *rest)
+        assert engine_forward_loss(*args, params, *rest) == expected
+        assert engine_forward_loss(*args, params, *rest, n_threads=1) == expected
+        assert on_threads(2, lambda: engine_forward_loss(*args, params, *rest)) == expected
+    np.testing.assert_array_equal(params, before)
+
+
+def test_forward_loss_divides_the_l2_term_as_asked():
+    rng = np.random.RandomState(0)
+    units = [4, 5, 3]
+    params = rng.uniform(-1, 1, 4 * 5 + 5 * 3 + 8)
+    X, Y = rng.randn(20, 4), rng.randn(20, 3)
+    data_loss = engine_forward_loss(units, "tanh", "squared_error", params, X, Y, None, 0.0, 20)
+    n_coefs = 4 * 5 + 5 * 3
+    penalty = 0.5 * 0.3 * np.sum(params[:n_coefs] ** 2) / 7.0
+    np.testing.assert_allclose(
+        engine_forward_loss(units, "tanh", "squared_error", params, X, Y, None, 0.3, 20,
+                            l2_divisor=7.0),
+        data_loss + penalty, rtol=1e-14)
+
+
+def test_forward_loss_checks_its_buffers():
+    rng = np.random.RandomState(0)
+    network = Network(network_spec([3, 4, 2], "relu", "squared_error"))
+    params = rng.uniform(-1, 1, network.n_params)
+    X, Y = rng.randn(6, 3), rng.randn(6, 2)
+    work = np.empty(2 * network.work_size(3, False))
+    args = dict(X=X, data=np.zeros(1), indices=np.zeros(1, np.intp),
+                indptr=np.zeros(1, np.intp), Y=Y, sw=np.empty(0))
+
+    def call(work=work, params=params, n_parts=2, **change):
+        a = {**args, **change}
+        return forward_loss(network, params, work, a["X"], a["data"], a["indices"],
+                            a["indptr"], a["Y"], a["sw"], 6, n_parts, 1, 0.0, 1.0)
+
+    assert np.isfinite(call())
+    for change, message in [
+        (dict(work=work[:-1]), "wrong size"),
+        (dict(params=params[:-1]), "wrong size"),
+        (dict(X=X[:5]), "numbers of rows"),
+        (dict(X=rng.randn(6, 4)), "columns for 3 inputs"),
+        (dict(sw=np.ones(5)), "numbers of rows"),
+        (dict(Y=rng.randn(6, 3)), "columns"),
+        (dict(Y=np.empty((0, 2)), X=np.empty((0, 3))), "no rows"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call(**change)

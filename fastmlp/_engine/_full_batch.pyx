@@ -1,11 +1,14 @@
 """The loss over all rows and its gradient, for lbfgs (a full-batch method)
-and for inspecting a fitted network: one call from Python, the GIL released
-throughout.
+and for inspecting a fitted network; and the loss alone (forward, no
+backward), for validation data once per epoch. One call from Python each,
+the GIL released throughout.
 
 Rows go in chunks so the work buffers stay bounded; each chunk is cut into
 row parts, a round of jobs for the fit's team of threads (_team.pxd), each
 accumulating into its own gradient buffer; a last round of parameter slices
-adds the parts' gradients in part order.
+adds the parts' gradients in part order. The loss alone runs the same
+rounds of chunks without the backward pass or the slices, so it is the
+same sum of the same parts.
 """
 from cpython.ref cimport PyObject, Py_DECREF
 from cython cimport floating
@@ -14,15 +17,17 @@ from libc.string cimport memset
 
 from ._common cimport Net, PartLayout
 from ._network cimport Network, finalize_gradient, fill_ones
-from ._part cimport Data, part_loss_gradient, part_range, check_data
+from ._part cimport Data, part_loss as _part_loss, part_loss_gradient, part_range, check_data
 from ._team cimport Post, Signals, run_post, fastmlp_team, fastmlp_team_new, \
     fastmlp_team_free, fastmlp_flag, FASTMLP_ARGS_SIZE
 
 
 cdef struct _ChunksPost:
     # a round per chunk of rows (its parts' forward and backward,
-    # accumulating), then a round of slices adding up the parts' gradients
+    # accumulating), then a round of slices adding up the parts' gradients;
+    # without gradient, the chunks' rounds of forward passes alone
     Post post
+    bint gradient
     const Net* net
     const void* p
     void* g
@@ -46,14 +51,19 @@ cdef void _chunk_part(
         floating* work, const PartLayout* part,  # n_parts work buffers, back to back
         const Data* data, Py_ssize_t start, Py_ssize_t n_rows,
         Py_ssize_t n_parts, Py_ssize_t q, floating delta_scale,
-        double* part_loss) noexcept nogil:  # OUT [q]
+        bint gradient, double* part_loss) noexcept nogil:  # OUT [q]
     """part_loss_gradient on the q-th of n_parts parts of the chunk of rows
-    start:start+n_rows, accumulating after the first chunk"""
+    start:start+n_rows, accumulating after the first chunk (without
+    gradient: part_loss, g untouched)"""
     cdef Py_ssize_t lo, hi
     cdef double sw_sum
     part_range(n_rows, n_parts, q, &lo, &hi)
     part_loss[q] = 0
-    if lo < hi:
+    if not gradient:
+        if lo < hi:
+            part_loss[q] = _part_loss(net, p, work + q * part.size, part, data,
+                                      start + lo, hi - lo)
+    elif lo < hi:
         part_loss[q] = part_loss_gradient(
             net, p, g + q * net.n_params, work + q * part.size, part, data, NULL,
             start + lo, hi - lo, delta_scale, start > 0, &sw_sum)
@@ -64,16 +74,16 @@ cdef void _chunk_part(
 
 cdef void _chunks_job(const _ChunksPost* a, floating* g, Py_ssize_t i,
                       Py_ssize_t q) noexcept nogil:
-    """Job q of round i: part q of chunk i, or (after the last chunk) slice
-    q of the sum of the parts' gradients, in part order (g: the post's
-    gradients, typed)"""
+    """Job q of round i: part q of chunk i, or (after the last chunk, with
+    gradient) slice q of the sum of the parts' gradients, in part order (g:
+    the post's gradients, typed)"""
     cdef Py_ssize_t start = i * a.chunk_rows, k, lo, hi, other
     cdef Py_ssize_t n_params = a.net.n_params
     cdef const floating* gq
-    if i < a.post.n_rounds - 1:
+    if not a.gradient or i < a.post.n_rounds - 1:
         _chunk_part(a.net, <const floating*>a.p, g, <floating*>a.work, a.part, a.data,
                     start, min(a.chunk_rows, a.n_samples - start), a.n_parts, q,
-                    <floating>a.delta_scale, a.part_loss)
+                    <floating>a.delta_scale, a.gradient, a.part_loss)
         return
     lo = min(q * a.slice_len, n_params)
     hi = min(lo + a.slice_len, n_params)
@@ -96,11 +106,70 @@ cdef bint _chunks_close(const void* args, Py_ssize_t i) noexcept nogil:
     thread 0 caught a signal."""
     cdef const _ChunksPost* a = <const _ChunksPost*>args
     cdef Py_ssize_t q
-    if i == a.post.n_rounds - 1:
+    if a.gradient and i == a.post.n_rounds - 1:
         return True
     for q in range(a.n_parts):
         a.loss_sum[0] += a.part_loss[q]
     return not fastmlp_flag(&a.post.signals.raised)
+
+
+cdef double _run_chunks(_ChunksPost* post, const Net* net, const void* p, void* g,
+                       floating* work, const PartLayout* part, const Data* data,
+                       Py_ssize_t n_samples, Py_ssize_t chunk_rows, Py_ssize_t n_parts,
+                       int n_threads, bint gradient, double delta_scale) except? -1:
+    """Run the chunks' rounds (and with gradient the slices' round) on the
+    team of on_threads, or else on n_threads threads of their own; return
+    the sum of the parts' losses, chunk by chunk in part order. What a
+    signal handler raised (KeyboardInterrupt) propagates."""
+    cdef double loss_sum = 0
+    cdef Py_ssize_t q
+    cdef Signals signals = Signals(0, NULL)
+    cdef fastmlp_team* own
+    memset(post, 0, sizeof(_ChunksPost))
+    post.post.job = _job_32 if floating is float else _job_64
+    post.post.close = _chunks_close
+    post.post.n_rounds = (n_samples + chunk_rows - 1) // chunk_rows + (1 if gradient else 0)
+    post.post.n_jobs = n_parts
+    post.post.signals = &signals
+    post.gradient = gradient
+    post.net = net
+    post.p = p
+    post.g = g
+    post.work = work
+    post.part = part
+    post.data = data
+    post.n_samples, post.chunk_rows, post.n_parts = n_samples, chunk_rows, n_parts
+    # slices of whole cache lines, so no two threads write the same line
+    post.slice_len = ((net.n_params + n_parts - 1) // n_parts + 15) // 16 * 16
+    post.delta_scale = delta_scale
+    post.loss_sum = &loss_sum
+    post.part_loss = <double*>malloc(n_parts * sizeof(double))
+    own = fastmlp_team_new(1, n_parts)
+    try:
+        if post.part_loss == NULL or own == NULL:
+            raise MemoryError()
+        with nogil:
+            for q in range(n_parts):
+                fill_ones(work + q * part.size, part)
+            run_post(&post.post, sizeof(_ChunksPost), n_threads, own)
+    finally:
+        free(post.part_loss)
+        fastmlp_team_free(own)
+    if signals.interrupt != NULL:
+        interrupt = <object>signals.interrupt
+        Py_DECREF(interrupt)   # <object> took a new reference; the signals' goes
+        raise interrupt
+    return loss_sum
+
+
+cdef double _weight_sum(const floating[::1] sample_weight, Py_ssize_t n_samples) noexcept nogil:
+    cdef double sw_sum = 0
+    cdef Py_ssize_t r
+    if sample_weight.shape[0] == 0:
+        return n_samples
+    for r in range(n_samples):
+        sw_sum += sample_weight[r]
+    return sw_sum
 
 
 def loss_gradient(Network network,
@@ -128,58 +197,66 @@ def loss_gradient(Network network,
     cdef Net* net = &network.net
     cdef PartLayout part = network.part_layout((chunk_rows + n_parts - 1) // max(n_parts, 1),
                                                False)
-    cdef Py_ssize_t n_samples = Y.shape[0]
-    cdef Py_ssize_t r, q
-    cdef bint weighted = sample_weight.shape[0] > 0
-    cdef double loss_sum = 0, sw_sum = 0, sumsq
-    cdef floating* wk = &work[0]
+    cdef Py_ssize_t n_samples
+    cdef double loss_sum, sw_sum, sumsq
     cdef Data data
     cdef _ChunksPost post
-    cdef Signals signals = Signals(0, NULL)
-    cdef fastmlp_team* own
 
     if chunk_rows < 1 or n_threads < 1:
         raise ValueError("a pass needs rows per chunk and a thread")
-    check_data(net, &part, n_parts, params, grads, work, X, X_data, X_indices, X_indptr,
-               Y, sample_weight, False, &data)
-    memset(&post, 0, sizeof(post))
-    post.post.job = _job_32 if floating is float else _job_64
-    post.post.close = _chunks_close
-    post.post.n_rounds = (n_samples + chunk_rows - 1) // chunk_rows + 1
-    post.post.n_jobs = n_parts
-    post.post.signals = &signals
-    post.net = net
-    post.p = &params[0]
-    post.g = &grads[0]
-    post.work = wk
-    post.part = &part
-    post.data = &data
-    post.n_samples, post.chunk_rows, post.n_parts = n_samples, chunk_rows, n_parts
-    # slices of whole cache lines, so no two threads write the same line
-    post.slice_len = ((net.n_params + n_parts - 1) // n_parts + 15) // 16 * 16
-    post.delta_scale = delta_scale
-    post.loss_sum = &loss_sum
-    post.part_loss = <double*>malloc(n_parts * sizeof(double))
-    own = fastmlp_team_new(1, n_parts)
-    try:
-        if post.part_loss == NULL or own == NULL:
-            raise MemoryError()
-        with nogil:
-            for q in range(n_parts):
-                fill_ones(wk + q * part.size, &part)
-            run_post(&post.post, sizeof(post), n_threads, own)
-    finally:
-        free(post.part_loss)
-        fastmlp_team_free(own)
-    if signals.interrupt != NULL:
-        interrupt = <object>signals.interrupt
-        Py_DECREF(interrupt)   # <object> took a new reference; the signals' goes
-        raise interrupt
+    n_samples = check_data(net, &part, n_parts, params, grads, work, X, X_data, X_indices,
+                           X_indptr, Y, sample_weight, False, &data)
+    loss_sum = _run_chunks(&post, net, &params[0], &grads[0], &work[0], &part, &data,
+                           n_samples, chunk_rows, n_parts, n_threads, True, delta_scale)
     with nogil:
-        if weighted:
-            for r in range(n_samples):
-                sw_sum += sample_weight[r]
-        else:
-            sw_sum = n_samples
+        sw_sum = _weight_sum(sample_weight, n_samples)
         sumsq = finalize_gradient(net, &params[0], &grads[0], alpha, sw_sum)
     return loss_sum / sw_sum + 0.5 * alpha * sumsq / sw_sum
+
+
+def forward_loss(Network network,
+                 const floating[::1] params,  # IN flat parameters
+                 floating[::1] work,          # work: n_parts *
+                                              # network.work_size(part_rows, False)
+                 const floating[:, ::1] X, const floating[::1] X_data,
+                 const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
+                 Y,                           # IN targets (_part.check_data)
+                 const floating[::1] sample_weight,
+                 Py_ssize_t chunk_rows, Py_ssize_t n_parts, int n_threads,
+                 double alpha, double l2_divisor):
+    """The loss over all rows without its gradient: the sample-weighted mean
+    loss plus 0.5 * alpha * sum(W**2) / l2_divisor. The same rounds of
+    chunks and parts as loss_gradient's, on the same threads, so with
+    l2_divisor the weights' sum it returns loss_gradient's loss, bit for
+    bit. What a signal handler raises (KeyboardInterrupt) propagates.
+
+    Returns
+    -------
+    loss : float
+    """
+    cdef Net* net = &network.net
+    cdef PartLayout part = network.part_layout((chunk_rows + n_parts - 1) // max(n_parts, 1),
+                                               False)
+    cdef Py_ssize_t n_samples, i
+    cdef double loss_sum, sw_sum, sumsq = 0
+    cdef floating w
+    cdef Data data
+    cdef _ChunksPost post
+
+    if chunk_rows < 1 or n_threads < 1:
+        raise ValueError("a pass needs rows per chunk and a thread")
+    if n_parts < 1 or work.shape[0] < n_parts * part.size:
+        raise ValueError("work buffer of the wrong size")
+    # one part's worth of checks (no gradient buffers here: params stands
+    # in for them); the work buffer was checked for all parts above
+    n_samples = check_data(net, &part, 1, params, params, work, X, X_data, X_indices,
+                           X_indptr, Y, sample_weight, False, &data)
+    loss_sum = _run_chunks(&post, net, &params[0], NULL, &work[0], &part, &data,
+                           n_samples, chunk_rows, n_parts, n_threads, False, 0.0)
+    with nogil:
+        sw_sum = _weight_sum(sample_weight, n_samples)
+        # as finalize_gradient sums it, so the L2 term is lbfgs's
+        for i in range(net.n_coefs):
+            w = params[i]
+            sumsq += w * w
+    return loss_sum / sw_sum + 0.5 * alpha * sumsq / l2_divisor

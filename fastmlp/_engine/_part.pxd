@@ -40,3 +40,8 @@ cdef Py_ssize_t check_data(const Net* net, const PartLayout* part, Py_ssize_t n_
                            const Py_ssize_t[::1] X_indptr, object Y,
                            const floating[::1] sample_weight, bint gather,
                            Data* data) except -1
+
+cdef double part_loss(
+        const Net* net, const floating* params,
+        floating* work, const PartLayout* part, const Data* data,
+        Py_ssize_t start, Py_ssize_t n_rows) noexcept nogil

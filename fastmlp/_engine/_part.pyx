@@ -167,3 +167,29 @@ cdef Py_ssize_t check_data(const Net* net, const PartLayout* part, Py_ssize_t n_
         set_input(&data.csr, NULL, &X_data[0] if X_data.shape[0] > 0 else NULL,
                   _indices_or_null(X_indices), &X_indptr[0])
     return n_rows
+
+
+cdef double part_loss(
+        const Net* net, const floating* params,
+        floating* work, const PartLayout* part,  # this part's work buffer
+        const Data* data, Py_ssize_t start, Py_ssize_t n_rows) noexcept nogil:
+    """Forward and loss over the rows start:start+n_rows, read in place (a
+    chunk of validation rows): no backward pass. Returns sum_i sw_i loss_i
+    over them. The output kernel writes the output delta too, unused."""
+    cdef const floating* Y = <const floating*>data.y
+    cdef const floating* SW = <const floating*>data.sw
+    cdef const Py_ssize_t* classes = data.classes
+    cdef Input inp = data.csr
+    if data.x != NULL:
+        inp.x = <void*>(<const floating*>data.x + start * net.n_features)
+    else:
+        inp.row_start = start
+    forward(net, params, &inp, n_rows, work, part)
+    return output_loss_delta(
+        layer_activations(net, work, part, net.n_layers - 1),
+        params + net.layers[net.n_layers - 1].intercept,
+        Y + start * data.n_targets if Y != NULL else NULL,
+        classes + start if classes != NULL else NULL, NULL,
+        SW + start if SW != NULL else NULL, n_rows,
+        net.n_outputs, net.loss, <floating>1,
+        layer_delta(net, work, part, net.n_layers - 1))
