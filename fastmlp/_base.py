@@ -455,6 +455,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             sample_weight = _check_sample_weight(
                 sample_weight, X, ensure_non_negative=True
             )
+        sample_weight = self._with_class_weight(y, sample_weight, incremental)
+        if sample_weight is not None:
             check_sample_weight_cast(sample_weight, X.dtype)
 
         if y.ndim == 1:
@@ -497,6 +499,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if not finite:
             raise ValueError(_NON_FINITE)
         return self
+
+    def _with_class_weight(self, y, sample_weight, incremental):
+        """sample_weight with the class weights multiplied in (classifiers)."""
+        return sample_weight
 
     def _check_goes_on(self):
         """The model a warm start or partial_fit goes on training is one fit

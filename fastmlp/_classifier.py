@@ -1,6 +1,7 @@
 """MLPClassifier: labels in, the engine trains on their binary indicator."""
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
@@ -13,8 +14,9 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._checks import FitState, check_sparse_structure, validate_fit_data
+from ._class_weight import class_sample_weight
 from ._consistency import describe, labels_text
-from ._docs import ATTRIBUTES, NOTES, PARAMETERS
+from ._docs import ATTRIBUTES, CLASS_WEIGHT, NOTES, PARAMETERS
 from ._registry import CLASSIFIER_LOSSES
 
 
@@ -83,7 +85,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     stochastic gradient descent.
 
     Parameters
-    ----------{PARAMETERS}
+    ----------{PARAMETERS}{CLASS_WEIGHT}
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -110,6 +112,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, list, None],
+    }
     _losses = CLASSIFIER_LOSSES
 
     def __init__(
@@ -140,6 +146,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         weight_init="sklearn",
         init_scale=0.01,
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -169,6 +176,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             weight_init=weight_init,
             init_scale=init_scale,
         )
+        self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_fit_data(
@@ -251,6 +259,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _target_type(self):
         return self._label_binarizer.y_type_
+
+    def _with_class_weight(self, y, sample_weight, incremental):
+        weights = class_sample_weight(self.class_weight, self._label_binarizer, y,
+                                      incremental)
+        if weights is None:
+            return sample_weight
+        return weights if sample_weight is None else sample_weight * weights
 
     def _model_key(self):
         state = self.__dict__

@@ -130,6 +130,21 @@ PARAMETERS = """
         random numbers); unused by the other schemes.
 """
 
+CLASS_WEIGHT = """
+    class_weight : dict, list of dicts or 'balanced', default=None
+        Weights of the classes, multiplied into sample_weight as
+        :func:`sklearn.utils.class_weight.compute_sample_weight` computes
+        them: ``{class: weight}`` (classes not named weigh 1; naming a class
+        y does not have is an error); for multilabel y a list of one
+        ``{0: weight, 1: weight}`` per label column; 'balanced' weighs each
+        class by ``n_samples / (n_classes * count)`` over the y of the fit.
+        partial_fit refuses 'balanced', as SGDClassifier does (one batch's
+        class frequencies are not the data's): pass the dict that
+        ``compute_class_weight('balanced', classes=classes, y=y)`` gives.
+        The rows early_stopping holds out carry their class weights (they
+        are scored with them), as in HistGradientBoostingClassifier.
+"""
+
 ATTRIBUTES = """
     loss_ : float
         The current loss computed with the loss function.
