@@ -61,6 +61,7 @@ from ._parameters import init_parameters, pack_parameters
 from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, WEIGHT_INITS, activation_name
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
+from ._validation import ValidationSet, check_validation_data, l2_divisor
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -163,6 +164,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions(set(WEIGHT_INITS))],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
+        "early_stopping_metric": [StrOptions({"score", "loss"})],
     }
 
     @abstractmethod
@@ -194,6 +196,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         max_fun,
         weight_init,
         init_scale,
+        early_stopping_metric,
     ):
         self.activation = activation
         self.solver = solver
@@ -221,6 +224,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.max_fun = max_fun
         self.weight_init = weight_init
         self.init_scale = init_scale
+        self.early_stopping_metric = early_stopping_metric
 
     # -- the network and its flat parameter buffer --------------------------
 
@@ -424,17 +428,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, state=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, state=None,
+             validation_data=(None, None, None)):
         # A call that fails, for whatever reason (bad input, non-finite
         # parameters, no memory), leaves the model as it was before it.
         state = FitState(self, incremental) if state is None else state
         try:
-            return self._fit_checked(X, y, sample_weight, incremental)
+            return self._fit_checked(X, y, sample_weight, incremental, validation_data)
         except BaseException:
             state.restore()
             raise
 
-    def _fit_checked(self, X, y, sample_weight, incremental):
+    def _fit_checked(self, X, y, sample_weight, incremental, validation_data):
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -458,6 +463,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sample_weight = self._with_class_weight(y, sample_weight, incremental)
         if sample_weight is not None:
             check_sample_weight_cast(sample_weight, X.dtype)
+        validation = check_validation_data(self, *validation_data, X.dtype, y)
 
         if y.ndim == 1:
             y = y.reshape((-1, 1))
@@ -490,7 +496,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if self.solver in _STOCHASTIC_SOLVERS:
             finite = self._fit_stochastic(
-                network, params, X, Y, y, sample_weight, incremental
+                network, params, X, Y, y, sample_weight, incremental, validation
             )
         else:
             finite = self._fit_lbfgs(network, params, X, Y, sample_weight)
@@ -667,18 +673,24 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # iterate is checked here
         return bool(np.isfinite(opt_res.fun) and np.isfinite(params).all())
 
-    def _fit_stochastic(self, network, params, X, Y, y, sample_weight, incremental):
-        """The stochastic solvers' fit: the optimizer, the validation split,
-        the engine's epochs, then the epoch loop. Returns whether the
-        parameters stayed finite."""
+    def _fit_stochastic(self, network, params, X, Y, y, sample_weight, incremental,
+                        validation):
+        """The stochastic solvers' fit: the optimizer, the validation data
+        (given to fit, or split off), the engine's epochs, then the epoch
+        loop. Returns whether the parameters stayed finite."""
         optimizer = self._stochastic_optimizer(network, params.dtype, incremental)
         # early_stopping in partial_fit doesn't make sense
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         self._reset_stopping_state(self.early_stopping, incremental)
-        order, validation = self._validation_split(X, y, sample_weight)
+        order, validation = self._validation_split(X, y, sample_weight, validation)
+        self._reset_validation_records(validation, incremental)
         epochs, batch_size, sw = self._epochs(network, params, optimizer, X, Y,
                                               sample_weight, order)
+        if validation is not None:
+            validation.prepare(network, params, _chunk_rows(validation.Y.shape[0], network.spec),
+                               epochs.n_threads > 1, self.alpha,
+                               l2_divisor(sample_weight, order, batch_size))
         finite = True
         try:
             # minibatches cut into parts need BLAS on one thread (_threads.py);
@@ -698,7 +710,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
 
-        if validation is not None and finite:
+        if self.early_stopping and validation is not None and finite:
             # restore best weights, in place so the views stay the model's
             params[...] = self._best_params
         return finite
@@ -720,13 +732,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._optimizer.astype(dtype)
         return self._optimizer
 
-    def _validation_split(self, X, y, sample_weight):
-        """The rows to train on (intp, in order), and with early_stopping the
-        validation set (X_val, labels, sample weights) split off them as
-        scikit-learn splits it; else None."""
+    def _validation_split(self, X, y, sample_weight, given):
+        """The rows to train on (intp, in order) and the validation data:
+        the ValidationSet given to fit (X_val), else with early_stopping the
+        rows split off as scikit-learn splits them, else None."""
         n_samples = X.shape[0]
-        if not self.early_stopping:
-            return np.arange(n_samples, dtype=np.intp), None
+        if given is not None or not self.early_stopping:
+            return np.arange(n_samples, dtype=np.intp), given
         # train_test_split's sizes, checked before it draws anything
         n_val = math.ceil(self.validation_fraction * n_samples)
         if n_val < 2 or n_samples - n_val < 1:
@@ -762,7 +774,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "Increase 'validation_fraction', drop the zero-weight rows, or "
                 "set early_stopping=False."
             )
-        return train_idx.astype(np.intp), (X_val, y_val, sample_weight_val)
+        return (train_idx.astype(np.intp),
+                ValidationSet(X_val, y_val, sample_weight_val, y[val_idx]))
 
     def _epochs(self, network, params, optimizer, X, Y, sample_weight, order):
         """The engine's epochs over the rows in `order`, with their buffers;
@@ -777,7 +790,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         batch_size = self._batch_rows(n_train)
         X_dense, data, indices, indptr = engine_input(X, dtype)
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
-        gather = self._gathers(X, self.early_stopping)
+        gather = self._gathers(X, order.shape[0] < X.shape[0])
         n_parts, n_threads, work, grads = self._part_buffers(
             network, batch_size, gather, dtype)
         epochs = Epochs(network, params, grads, optimizer.moment_1, optimizer.moment_2,
@@ -807,7 +820,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _end_epoch(self, optimizer, n_train, validation, incremental):
         """Everything that happens between epochs, in one place: the loss
-        curve, verbose output, the validation score and the best weights,
+        curves, verbose output, the validation score and the best weights,
         tol and n_iter_no_change, the learning-rate schedule. Returns
         whether training stops."""
         self.n_iter_ += 1
@@ -817,9 +830,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
         # update no_improvement_count based on training loss or
-        # validation score according to early_stopping
-        early_stopping = validation is not None
-        self._update_no_improvement_count(early_stopping, *(validation or (None,) * 3))
+        # validation score (or loss) according to early_stopping
+        self._update_no_improvement_count(validation)
 
         # for learning rate that needs to be updated at iteration end
         optimizer.iteration_ends(self.t_)
@@ -827,11 +839,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self._no_improvement_count > self.n_iter_no_change:
             # not better than last `n_iter_no_change` iterations by tol
             # stop or decrease learning rate
-            if early_stopping:
+            if self.early_stopping and validation is not None:
                 msg = (
-                    "Validation score did not improve more than "
+                    "Validation %s did not improve more than "
                     "tol=%f for %d consecutive epochs."
-                    % (self.tol, self.n_iter_no_change)
+                    % (self.early_stopping_metric, self.tol, self.n_iter_no_change)
                 )
             else:
                 msg = (
@@ -902,10 +914,32 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Labels to stratify the validation split by, or None."""
         return None
 
-    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
-        if early_stopping:
+    def _reset_validation_records(self, validation, incremental):
+        """validation_loss_curve_ and best_validation_loss_: new records for
+        a fit with validation data, None for one without; partial_fit keeps
+        what the fit before it recorded."""
+        if validation is not None:
+            self.validation_loss_curve_ = []
+            self.best_validation_loss_ = np.inf
+        elif not incremental or "validation_loss_curve_" not in self.__dict__:
+            self.validation_loss_curve_ = None
+            self.best_validation_loss_ = None
+
+    def _update_no_improvement_count(self, validation):
+        by_loss = self.early_stopping_metric == "loss"
+        if validation is not None:
+            # the engine's loss of the validation rows (can be NaN or inf)
+            val_loss = validation.loss()
+            self.validation_loss_curve_.append(val_loss)
+            if self.verbose and (by_loss or validation.given):
+                print("Validation loss: %f" % val_loss)
+            best_loss = self.best_validation_loss_
+            if val_loss < best_loss:
+                self.best_validation_loss_ = val_loss
+        if self.early_stopping and validation is not None:
             # compute validation score (can be NaN), use that for stopping
-            val_score = self._score(X, y, sample_weight=sample_weight)
+            val_score = self._score(validation.X, validation.y,
+                                    sample_weight=validation.sample_weight)
 
             self.validation_scores_.append(val_score)
 
@@ -914,14 +948,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # update best parameters
             # use validation_scores_, not loss_curve_
             last_valid_score = self.validation_scores_[-1]
-
-            if last_valid_score < (self.best_validation_score_ + self.tol):
-                self._no_improvement_count += 1
+            if by_loss:
+                # NaN is no improvement
+                improved = val_loss < best_loss - self.tol
+                best = val_loss < best_loss
             else:
-                self._no_improvement_count = 0
-
+                improved = not last_valid_score < (self.best_validation_score_ + self.tol)
+                best = last_valid_score > self.best_validation_score_
             if last_valid_score > self.best_validation_score_:
                 self.best_validation_score_ = last_valid_score
+            if improved:
+                self._no_improvement_count = 0
+            else:
+                self._no_improvement_count += 1
+            if best:
                 np.copyto(self._best_params, self._params)
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
@@ -932,7 +972,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.best_loss_ = self.loss_curve_[-1]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -947,12 +988,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
 
+        X_val : ndarray or sparse matrix of shape (n_val, n_features), default=None
+            Validation inputs (stochastic solvers), used instead of the
+            ``validation_fraction`` split: with early_stopping each epoch is
+            scored on them (and stopped on their score or loss, see
+            ``early_stopping_metric``); always their loss is recorded in
+            ``validation_loss_curve_``. In a Pipeline, transform them as X
+            with ``Pipeline(..., transform_input=["X_val"])`` (metadata
+            routing, with ``set_fit_request(X_val=True, y_val=True)``).
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets, required with X_val; a classifier's must be
+            classes of y.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows. class_weight does not apply to
+            them (as in HistGradientBoostingClassifier); it does apply to
+            the rows early_stopping splits off X, as to all of X.
+
         Returns
         -------
         self : object
             Returns a trained MLP model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=(X_val, y_val, sample_weight_val))
 
     def _check_changed_params(self):
         """Validate the parameters when one changed since they last were.

@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._checks import FitState, check_sparse_structure, validate_fit_data
@@ -147,6 +147,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         weight_init="sklearn",
         init_scale=0.01,
         class_weight=None,
+        early_stopping_metric="score",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -175,6 +176,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             weight_init=weight_init,
             init_scale=init_scale,
+            early_stopping_metric=early_stopping_metric,
         )
         self.class_weight = class_weight
 
@@ -266,6 +268,36 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if weights is None:
             return sample_weight
         return weights if sample_weight is None else sample_weight * weights
+
+    def _validation_targets(self, y_val, dtype, y):
+        """y_val checked against the classes fit learns (labels, for the
+        score) and as the engine takes it (its target matrix)."""
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        if y_val.ndim == 2 and y_val.shape[1] == 1 and not multilabel:
+            y_val = y_val.ravel()
+        if multilabel:
+            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_) \
+                    or not np.isin(y_val, (0, 1)).all():
+                raise ValueError(
+                    f"y_val must be a 0/1 indicator matrix of {len(self.classes_)} "
+                    f"columns, as y is; got {y_val.ndim}-D y_val of shape {y_val.shape}."
+                )
+        else:
+            if y_val.ndim != 1:
+                raise ValueError(
+                    f"y_val has shape {y_val.shape}, but y holds one label per row: pass "
+                    "one label per validation row."
+                )
+            labels = np.unique(y_val.astype(object) if y_val.dtype.kind == "O" else y_val)
+            unseen = labels[~np.isin(labels, self.classes_)]
+            if unseen.size:
+                raise ValueError(
+                    f"y_val has labels that are not classes of y: {labels_text(unseen)}. "
+                    f"The model learns the classes of y, {labels_text(self.classes_)}; drop "
+                    "the validation rows of other classes."
+                )
+        return y_val, self._targets(y_val, dtype)
 
     def _model_key(self):
         state = self.__dict__

@@ -101,12 +101,14 @@ PARAMETERS = """
         Whether to use Nesterov's momentum (sgd with momentum > 0).
 
     early_stopping : bool, default=False
-        Whether to hold out ``validation_fraction`` of the training data and
-        stop when the validation score stops improving; the best weights
+        Whether to hold out ``validation_fraction`` of the training data (or
+        use the X_val given to fit) and stop when the validation score (or
+        loss, see early_stopping_metric) stops improving; the best weights
         seen are restored at the end of the fit.
 
     validation_fraction : float, default=0.1
-        Proportion of training data set aside for early stopping.
+        Proportion of training data set aside for early stopping; unused
+        when fit is given X_val.
 
     beta_1 : float, default=0.9
         Exponential decay rate of the first moment estimates (adam).
@@ -128,6 +130,12 @@ PARAMETERS = """
     init_scale : float, default=0.01
         Standard deviation of weight_init='normal' (the notes' small Gaussian
         random numbers); unused by the other schemes.
+
+    early_stopping_metric : {'score', 'loss'}, default='score'
+        What early_stopping watches on the validation data, and picks the
+        weights it restores by: 'score' (the estimator's score, accuracy or
+        R^2, as scikit-learn) must improve by tol; 'loss' (the validation
+        loss, ``validation_loss_curve_``) must fall by tol.
 """
 
 CLASS_WEIGHT = """
@@ -142,7 +150,8 @@ CLASS_WEIGHT = """
         class frequencies are not the data's): pass the dict that
         ``compute_class_weight('balanced', classes=classes, y=y)`` gives.
         The rows early_stopping holds out carry their class weights (they
-        are scored with them), as in HistGradientBoostingClassifier.
+        are scored with them); X_val rows carry only sample_weight_val, as
+        in HistGradientBoostingClassifier.
 """
 
 ATTRIBUTES = """
@@ -162,6 +171,16 @@ ATTRIBUTES = """
 
     best_validation_score_ : float or None
         The best validation score that triggered the early stop.
+
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
+        The loss of the validation data (early_stopping's split or X_val) at
+        the end of each epoch, computed as loss_curve_'s: the weighted mean
+        loss plus the same L2 term, so the gap between the curves is the
+        data's alone. None without validation data.
+
+    best_validation_loss_ : float or None
+        The lowest value of validation_loss_curve_; None without validation
+        data.
 
     t_ : int
         The number of training samples seen by the solver during fitting.

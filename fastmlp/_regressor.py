@@ -4,10 +4,10 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
-from ._checks import check_sparse_structure, validate_fit_data
+from ._checks import check_numeric_kind, check_sparse_structure, validate_fit_data
 from ._consistency import check_numeric_target, check_poisson_target
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS, loss_doc
 from ._registry import REGRESSOR_LOSSES
@@ -82,6 +82,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         weight_init="sklearn",
         init_scale=0.01,
+        early_stopping_metric="score",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -110,6 +111,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             weight_init=weight_init,
             init_scale=init_scale,
+            early_stopping_metric=early_stopping_metric,
         )
 
     def predict(self, X):
@@ -165,6 +167,28 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if self.loss == "poisson":
             check_poisson_target(y)
         return X, y
+
+    def _validation_targets(self, y_val, dtype, y):
+        """y_val checked against y's outputs: as the score takes it, and as
+        the engine does (one column per output)."""
+        check_numeric_kind(y_val, "y_val")
+        y_val = check_array(y_val, ensure_2d=False, dtype=dtype, input_name="y_val")
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if y_val.ndim == 2 and y_val.shape[1] == 1 and n_outputs == 1:
+            y_val = y_val.ravel()
+        if (n_outputs == 1 and y_val.ndim != 1) or (
+                n_outputs > 1 and (y_val.ndim != 2 or y_val.shape[1] != n_outputs)):
+            raise ValueError(
+                f"y_val has shape {y_val.shape}, but y has {n_outputs} output"
+                f"{'s' if n_outputs > 1 else ''} per row: pass y_val of the same kind."
+            )
+        if self.loss == "poisson" and y_val.size and y_val.min() < 0:
+            raise ValueError(
+                f"y_val holds negative values (down to {y_val.min():.6g}), but "
+                "loss='poisson' models non-negative targets: validate on the targets "
+                "as y is given."
+            )
+        return y_val, y_val.reshape(-1, n_outputs)
 
     # scikit-learn bug: its lambda returns the bound method (always truthy)
     # instead of calling it, so MLPRegressor(solver='lbfgs') had partial_fit.

@@ -84,6 +84,19 @@ def test_early_stopping_split_rows_carry_their_class_weights():
     assert ours.validation_scores_ != unweighted.validation_scores_
 
 
+def test_x_val_rows_carry_sample_weight_val_alone():
+    X, y = _digits()
+    cw = {0: 5.0, 3: 0.2}
+    val = dict(X_val=X[200:], y_val=y[200:], sample_weight_val=np.linspace(1, 2, 100))
+    ours = MLPClassifier(**_params(class_weight=cw, early_stopping=True)).fit(
+        X[:200], y[:200], **val)
+    reference = MLPClassifier(**_params(early_stopping=True)).fit(
+        X[:200], y[:200], sample_weight=compute_sample_weight(cw, y[:200]), **val)
+    _same_model(ours, reference)
+    assert ours.validation_scores_ == reference.validation_scores_
+    assert ours.validation_loss_curve_ == reference.validation_loss_curve_
+
+
 def test_partial_fit_with_a_dict_weights_each_batch():
     X, y = _digits()
     cw = {1: 4.0, 7: 0.5}

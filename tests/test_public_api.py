@@ -220,7 +220,12 @@ def test_metadata_routing_requests_are_sklearns(Est):
         theirs = TWINS[Est]().set_fit_request(sample_weight=True).set_score_request(sample_weight=False)
         ours.set_partial_fit_request(sample_weight=True)
         theirs.set_partial_fit_request(sample_weight=True)
-        assert str(ours.get_metadata_routing()) == str(theirs.get_metadata_routing())
+        routing = ours.get_metadata_routing()
+        # fit's validation data (issue 12), unrequested by default as in
+        # HistGradientBoosting
+        for name in VALIDATION_DATA:
+            assert routing.fit.requests.pop(name) is None
+        assert str(routing) == str(theirs.get_metadata_routing())
 
 
 # ------------------------------------------------------------ target types
@@ -245,12 +250,26 @@ def _attribute_kind(value):
     return type(value).__name__
 
 
-def _fitted_attributes(est):
+# fitted attributes of fastmlp's own (issue 12), each in the README's
+# "Beyond scikit-learn" table
+BEYOND_ATTRIBUTES = ("validation_loss_curve_", "best_validation_loss_")
+VALIDATION_DATA = ("X_val", "y_val", "sample_weight_val")
+
+
+def _fitted_attributes(est, ignore=()):
     return {
         name: _attribute_kind(getattr(est, name))
         for name in dir(est)
         if name.endswith("_") and not name.startswith("_") and hasattr(est, name)
+        and name not in ignore
     }
+
+
+def test_attributes_and_fit_arguments_of_our_own_are_documented():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    beyond = readme[readme.index("## Beyond scikit-learn"):readme.index("## Differences")]
+    for name in BEYOND_ATTRIBUTES + VALIDATION_DATA:
+        assert f"`{name}" in beyond or f"{name}=" in beyond, name
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
@@ -270,7 +289,7 @@ def test_fitted_attributes_are_sklearns(target, params):
     ours = Est(**full).fit(X, y)
     theirs = TWINS[Est](**full).fit(X, y)
 
-    assert _fitted_attributes(ours) == _fitted_attributes(theirs)
+    assert _fitted_attributes(ours, BEYOND_ATTRIBUTES) == _fitted_attributes(theirs)
     for name in ("n_layers_", "n_outputs_", "n_features_in_", "out_activation_", "n_iter_"):
         assert getattr(ours, name) == getattr(theirs, name), name
     if is_classifier(ours):
