@@ -30,6 +30,7 @@ from sklearn.utils.fixes import parse_version
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from ._callbacks import NO_CALLBACKS, CallbackSupportMixin, fit_callbacks
 from ._checks import (
     FitState,
     check_fit_memory,
@@ -115,7 +116,7 @@ def _param_values(cls):
     return operator.attrgetter(*_param_names(cls))
 
 
-class BaseMultilayerPerceptron(BaseEstimator, ABC):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class for MLP classification and regression.
 
     Warning: This class should not be used directly.
@@ -429,17 +430,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False, state=None,
-             validation_data=(None, None, None)):
+             validation_data=(None, None, None), callbacks=NO_CALLBACKS):
         # A call that fails, for whatever reason (bad input, non-finite
         # parameters, no memory), leaves the model as it was before it.
         state = FitState(self, incremental) if state is None else state
         try:
-            return self._fit_checked(X, y, sample_weight, incremental, validation_data)
+            return self._fit_checked(X, y, sample_weight, incremental, validation_data,
+                                     callbacks)
         except BaseException:
             state.restore()
             raise
 
-    def _fit_checked(self, X, y, sample_weight, incremental, validation_data):
+    def _fit_checked(self, X, y, sample_weight, incremental, validation_data, callbacks):
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -460,6 +462,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             sample_weight = _check_sample_weight(
                 sample_weight, X, ensure_non_negative=True
             )
+        callbacks.set_data(X, y, sample_weight)
         sample_weight = self._with_class_weight(y, sample_weight, incremental)
         if sample_weight is not None:
             check_sample_weight_cast(sample_weight, X.dtype)
@@ -496,19 +499,24 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if self.solver in _STOCHASTIC_SOLVERS:
             finite = self._fit_stochastic(
-                network, params, X, Y, y, sample_weight, incremental, validation
+                network, params, X, Y, y, sample_weight, incremental, validation, callbacks
             )
         else:
-            finite = self._fit_lbfgs(network, params, X, Y, sample_weight)
+            finite = self._fit_lbfgs(network, params, X, Y, sample_weight, callbacks)
 
         # _fit restores the parameters as they were before this call
         if not finite:
             raise ValueError(_NON_FINITE)
+        callbacks.end_fit()
         return self
 
     def _with_class_weight(self, y, sample_weight, incremental):
         """sample_weight with the class weights multiplied in (classifiers)."""
         return sample_weight
+
+    def _labels_of(self, Y):
+        """The targets as fit takes them, from the engine's target matrix."""
+        return Y.ravel() if Y.ndim == 2 and Y.shape[1] == 1 else Y
 
     def _check_goes_on(self):
         """The model a warm start or partial_fit goes on training is one fit
@@ -608,7 +616,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_parts = row_parts(spec, rows)
         check_fit_memory(spec, self.solver, rows, gather, not first_pass, self, n_parts)
 
-    def _fit_lbfgs(self, network, params, X, Y, sample_weight):
+    def _fit_lbfgs(self, network, params, X, Y, sample_weight, callbacks):
         X_dense, data, indices, indptr = engine_input(X, params.dtype)
         no_weight = np.empty(0, dtype=params.dtype)
         sw = no_weight if sample_weight is None else sample_weight
@@ -636,13 +644,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # The last iterate L-BFGS-B accepted, kept so that Ctrl-C leaves the
         # model there (a line search's trial point may be worse).
         x0 = params.astype(np.float64)
-        reached = {"x": x0, "loss": None, "n_iter": 0}
+        reached = {"x": x0, "loss": None, "n_iter": 0, "stopped": False}
 
         def iteration_done(intermediate_result):
             reached["x"] = intermediate_result.x.copy()
             reached["loss"] = intermediate_result.fun
             reached["n_iter"] += 1
+            # an iteration is the callbacks' subtask, as LogisticRegression's
+            if callbacks.end_epoch(reached["x"], n_iter_=reached["n_iter"],
+                                   loss_=reached["loss"]):
+                reached["stopped"] = True
+                raise StopIteration  # scipy ends the minimization at this iterate
+            callbacks.begin_epoch("iteration")
 
+        callbacks.begin_fit()
+        callbacks.begin_epoch("iteration")
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         if parse_version(scipy.__version__) < parse_version("1.15"):
@@ -666,7 +682,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.n_iter_ = reached["n_iter"]
             self.loss_ = np.nan if reached["loss"] is None else reached["loss"]
             return bool(np.isfinite(params).all())
-        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        if reached["stopped"]:
+            # a callback's request, not a failure to converge: no warning
+            self.n_iter_ = reached["n_iter"]
+        else:
+            callbacks.close_epoch()
+            self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         params[...] = opt_res.x
         # the stochastic solvers' engine checks every step; L-BFGS-B's
@@ -674,7 +695,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return bool(np.isfinite(opt_res.fun) and np.isfinite(params).all())
 
     def _fit_stochastic(self, network, params, X, Y, y, sample_weight, incremental,
-                        validation):
+                        validation, callbacks):
         """The stochastic solvers' fit: the optimizer, the validation data
         (given to fit, or split off), the engine's epochs, then the epoch
         loop. Returns whether the parameters stayed finite."""
@@ -691,6 +712,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             validation.prepare(network, params, _chunk_rows(validation.Y.shape[0], network.spec),
                                epochs.n_threads > 1, self.alpha,
                                l2_divisor(sample_weight, order, batch_size))
+        callbacks.begin_fit(order if order.shape[0] < X.shape[0] else None)
         finite = True
         try:
             # minibatches cut into parts need BLAS on one thread (_threads.py);
@@ -700,9 +722,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 def epoch_loop():
                     self.n_iter_ = 0
                     for _ in range(self.max_iter):
+                        callbacks.begin_epoch()
                         finite = self._run_epoch(epochs, optimizer, order, batch_size, sw)
                         if not finite or self._end_epoch(optimizer, order.shape[0],
-                                                         validation, incremental):
+                                                         validation, incremental, callbacks):
                             return finite
                     return True
 
@@ -818,11 +841,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.loss_ = loss_sum / order.shape[0]
         return True
 
-    def _end_epoch(self, optimizer, n_train, validation, incremental):
+    def _end_epoch(self, optimizer, n_train, validation, incremental, callbacks):
         """Everything that happens between epochs, in one place: the loss
         curves, verbose output, the validation score and the best weights,
-        tol and n_iter_no_change, the learning-rate schedule. Returns
-        whether training stops."""
+        tol and n_iter_no_change, the learning-rate schedule, the callbacks.
+        Returns whether training stops."""
         self.n_iter_ += 1
         self.t_ += n_train
         self.loss_curve_.append(self.loss_)
@@ -836,6 +859,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # for learning rate that needs to be updated at iteration end
         optimizer.iteration_ends(self.t_)
 
+        stop = incremental
         if self._no_improvement_count > self.n_iter_no_change:
             # not better than last `n_iter_no_change` iterations by tol
             # stop or decrease learning rate
@@ -852,20 +876,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     % (self.tol, self.n_iter_no_change)
                 )
             if optimizer.trigger_stopping(msg, self.verbose):
-                return True
-            self._no_improvement_count = 0
+                stop = True
+            else:
+                self._no_improvement_count = 0
 
-        if incremental:
-            return True
-
-        if self.n_iter_ == self.max_iter:
+        # a callback asking to stop ends training after this epoch
+        stop = callbacks.end_epoch() or stop
+        if not stop and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Stochastic Optimizer: Maximum iterations (%d) "
                 "reached and the optimization hasn't converged yet."
                 % self.max_iter,
                 ConvergenceWarning,
             )
-        return False
+        return stop
 
     @staticmethod
     def _check_zero_weight_batch(sample_weight, order, start, batch_size):
@@ -1011,8 +1035,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self : object
             Returns a trained MLP model.
         """
+        callbacks = fit_callbacks(
+            self, self.max_iter + 1 if self.solver == "lbfgs" else self.max_iter)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
-                         validation_data=(X_val, y_val, sample_weight_val))
+                         validation_data=(X_val, y_val, sample_weight_val),
+                         callbacks=callbacks)
 
     def _check_changed_params(self):
         """Validate the parameters when one changed since they last were.

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
+from ._callbacks import fit_callbacks
 from ._checks import FitState, check_sparse_structure, validate_fit_data
 from ._class_weight import class_sample_weight
 from ._consistency import describe, labels_text
@@ -269,6 +270,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return sample_weight
         return weights if sample_weight is None else sample_weight * weights
 
+    def _labels_of(self, Y):
+        return self._decode_targets(Y)
+
     def _validation_targets(self, y_val, dtype, y):
         """y_val checked against the classes fit learns (labels, for the
         score) and as the engine takes it (its target matrix)."""
@@ -437,6 +441,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         self._check_changed_params()
+        callbacks = fit_callbacks(self, 1)
         # type_of_target below converts a sparse y: check it first
         check_sparse_structure(y, "y")
         # a failed call leaves the model as it was, classes_ included
@@ -455,7 +460,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             state.restore()
             raise
 
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, state=state)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, state=state,
+                         callbacks=callbacks)
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.

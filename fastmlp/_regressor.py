@@ -7,6 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
+from ._callbacks import fit_callbacks
 from ._checks import check_numeric_kind, check_sparse_structure, validate_fit_data
 from ._consistency import check_numeric_target, check_poisson_target
 from ._docs import ATTRIBUTES, NOTES, PARAMETERS, loss_doc
@@ -214,4 +215,6 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         self._check_changed_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        callbacks = fit_callbacks(self, 1)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         callbacks=callbacks)
