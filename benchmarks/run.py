@@ -21,7 +21,7 @@ from benchmarks import machine, report  # noqa: E402
 from benchmarks.peers import load_peers  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-EXTRAS = ("memory", "threads", "contention", "scaling")
+EXTRAS = ("memory", "threads", "contention", "callbacks", "scaling")
 DTYPES = {"float32": ["float32"], "float64": ["float64"],
           "both": ["float32", "float64"]}
 
@@ -162,6 +162,12 @@ def main(argv=None):
         sections.append(("Contention: fits beside a busy process",
                          contention.measure(peers, dtypes[0], rounds, args.quick,
                                             log=log)))
+    if "callbacks" in args.selected:
+        from benchmarks import callbacks
+
+        log("callbacks")
+        sections.append(("Callbacks: what a ProgressBar costs",
+                         callbacks.measure(dtypes[0], args.repeats, args.quick, log=log)))
     if "scaling" in args.selected:
         from benchmarks import scaling
 
