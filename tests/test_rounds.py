@@ -232,3 +232,38 @@ def test_an_epoch_stopped_by_divergence_on_a_team_matches_one_thread(hidden):
     assert [o[1:3] for o in out_1] == [o[1:3] for o in out_2]
     assert not out_1[0][2] and out_1[0][1] < 6
     assert_array_equal(params_1, params_2)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or not os.path.exists("/proc/loadavg")
+                    or len(os.sched_getaffinity(0)) > 16,
+                    reason="needs Linux's run queue count and few enough cores to fill")
+def test_a_crowded_team_runs_solo_and_computes_the_same():
+    # busy neighbours on every core: thread 0 sees more threads ready than
+    # cores, runs every job alone while the others sleep, and the model is
+    # the team's, bit for bit
+    import subprocess
+    import sys
+    import time
+
+    from fastmlp._engine._team import _solo_count
+
+    def fit():
+        epochs, buffers = _epochs(2, 2, (64, 40))
+        return on_threads(2, lambda: _train(epochs, buffers, "sgd", n_epochs=40))
+
+    alone = fit()
+    neighbours = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                  for _ in range(len(os.sched_getaffinity(0)))]
+    try:
+        time.sleep(0.2)
+        before = _solo_count()
+        crowded = fit()
+        went_solo = _solo_count() - before
+    finally:
+        for p in neighbours:
+            p.kill()
+            p.wait()
+    for a, b in zip(alone[0], crowded[0]):
+        assert_array_equal(a, b)
+    assert alone[1] == crowded[1]
+    assert went_solo > 0

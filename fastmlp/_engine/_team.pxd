@@ -36,6 +36,8 @@ cdef extern from *:
     #include <string.h>
     #include <time.h>
     #ifdef __linux__
+    #include <fcntl.h>
+    #include <sched.h>
     #include <linux/futex.h>
     #include <sys/syscall.h>
     #include <unistd.h>
@@ -68,8 +70,14 @@ cdef extern from *:
         long long done __attribute__((aligned(64)));  /* jobs finished */
         unsigned closed __attribute__((aligned(64)));  /* the last post whose
                                                           work is complete */
-        int caller_sleeping;
+        int caller_sleeping;                          /* also threads sitting out */
         int size;                                     /* threads in the team */
+        /* solo: until solo_until (fastmlp_now), only thread 0 claims jobs;
+           the others sit out (see fastmlp_go_solo) */
+        double solo_until __attribute__((aligned(64)));
+        int leaving;                                  /* the last post is out */
+        double looked_at;                             /* fastmlp_crowded's last look */
+        int crowded_looks;                            /* in a row */
         long n_stamps;
         unsigned* stamps;
     } fastmlp_team;
@@ -140,6 +148,10 @@ cdef extern from *:
             fastmlp_futex_wake(word);
     }
 
+    /* The end of the last solo spell of any team: a fit that starts before
+       it starts solo (fits often follow each other, shorter than a spell). */
+    static double fastmlp_solo_until = 0;
+
     /* A team of `size` threads for jobs of up to n_stamps per round. */
     static fastmlp_team* fastmlp_team_new(int size, long n_stamps) {
         fastmlp_team* team;
@@ -153,6 +165,9 @@ cdef extern from *:
         }
         team->size = size;
         team->n_stamps = n_stamps;
+        __atomic_load(&fastmlp_solo_until, &team->solo_until, __ATOMIC_RELAXED);
+        if (team->solo_until > fastmlp_now())   /* a fit just before was crowded */
+            team->crowded_looks = 1;
         return team;
     }
 
@@ -172,7 +187,11 @@ cdef extern from *:
         team->kind = kind;
         if (size > 0)
             memcpy(team->args, args, size);
+        if (kind == 0)
+            __atomic_store_n(&team->leaving, 1, __ATOMIC_SEQ_CST);
         fastmlp_store_wake(&team->post, id, &team->idle_sleepers);
+        if (kind == 0)   /* threads resting outside idle_sleepers, too */
+            fastmlp_futex_wake(&team->post);
         return id;
     }
 
@@ -250,6 +269,134 @@ cdef extern from *:
                                   spin_seconds);
     }
 
+    static long fastmlp_solo_count = 0;   /* looks that kept a team solo, for the tests */
+
+    /* Threads running or ready to run on the machine now (the kernel's
+       run queues, /proc/loadavg's fourth field), or -1 if unknown. */
+    static inline int fastmlp_runnable(void) {
+    #ifdef __linux__
+        char text[128];
+        int fd = open("/proc/loadavg", O_RDONLY), n = -1;
+        ssize_t got;
+        char* slash;
+        if (fd < 0)
+            return -1;
+        got = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        if (got <= 0)
+            return -1;
+        text[got] = 0;
+        slash = strchr(text, '/');
+        if (slash == NULL)
+            return -1;
+        while (slash > text && slash[-1] != ' ')
+            slash--;
+        n = atoi(slash);
+        return n;
+    #else
+        return -1;
+    #endif
+    }
+
+    /* The team is crowded (fastmlp_crowded): with more threads ready than
+       cores, the team's threads wait for each other whenever one is
+       preempted mid-job, and spin where a neighbour could run, and a fit
+       becomes several times slower than on one thread (issue 10: digits
+       160-5,662 ms beside one busy process). So until thread 0 sees cores
+       free again (at most 0.1 s without a look) thread 0, which runs
+       between the posts anyway, runs every job alone and the others sleep.
+       Which thread runs a job never changes the results. */
+    static inline void fastmlp_go_solo(fastmlp_team* team, double now) {
+        double until = now + 0.1;
+        fastmlp_solo_count++;
+        __atomic_store(&fastmlp_solo_until, &until, __ATOMIC_RELAXED);
+        __atomic_store(&team->solo_until, &until, __ATOMIC_RELEASE);
+    }
+
+    static inline void fastmlp_end_solo(fastmlp_team* team) {
+        double never = 0;
+        __atomic_store(&team->solo_until, &never, __ATOMIC_RELEASE);
+    }
+
+    /* A thread sitting out between posts: sleep up to `seconds`, woken
+       early only by the post that sends the team away. */
+    static inline void fastmlp_rest(fastmlp_team* team, double seconds) {
+    #ifdef __linux__
+        struct timespec ts;
+        unsigned v = __atomic_load_n(&team->post, __ATOMIC_ACQUIRE);
+        ts.tv_sec = (time_t)seconds;
+        ts.tv_nsec = (long)((seconds - ts.tv_sec) * 1e9);
+        if (!__atomic_load_n(&team->leaving, __ATOMIC_ACQUIRE))
+            syscall(SYS_futex, &team->post, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
+    #else
+        (void)team; (void)seconds;
+        sched_yield();
+    #endif
+    }
+
+    /* Seconds thread tid is to sit out for (0: it may claim jobs). */
+    static inline double fastmlp_sitting_out(fastmlp_team* team, int tid) {
+        double until, now;
+        if (tid == 0)
+            return 0;
+        __atomic_load(&team->solo_until, &until, __ATOMIC_ACQUIRE);
+        if (until == 0)
+            return 0;
+        now = fastmlp_now();
+        return until > now ? until - now : 0;
+    }
+
+    /* Sleep until post `id` is complete or `seconds` have passed. */
+    static inline void fastmlp_sit_out(fastmlp_team* team, unsigned id, double seconds) {
+    #ifdef __linux__
+        struct timespec ts;
+        unsigned v;
+        ts.tv_sec = (time_t)seconds;
+        ts.tv_nsec = (long)((seconds - ts.tv_sec) * 1e9);
+        __atomic_add_fetch(&team->caller_sleeping, 1, __ATOMIC_SEQ_CST);
+        v = __atomic_load_n(&team->closed, __ATOMIC_SEQ_CST);
+        if (v != id)
+            syscall(SYS_futex, &team->closed, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
+        __atomic_sub_fetch(&team->caller_sleeping, 1, __ATOMIC_SEQ_CST);
+    #else
+        (void)team; (void)id; (void)seconds;
+        sched_yield();
+    #endif
+    }
+
+    /* Whether the team's threads, with what else runs now, outnumber the
+       cores: thread 0 asks before a post, at most every 10 ms (1: yes, 0:
+       no, -1: not asked). Of the threads ready to run, those of the team
+       that are awake (thread 0, and any spinning for work) are its own; the
+       rest are neighbours. ~2 us a look. */
+    static inline int fastmlp_crowded(fastmlp_team* team, double now) {
+        int runnable, awake, crowded;
+        static int n_cores = 0;
+        /* a look that saw a neighbour is checked again soon */
+        if (now - team->looked_at < (team->crowded_looks == 1 ? 2e-3 : 10e-3))
+            return -1;
+        team->looked_at = now;
+        if (n_cores == 0) {
+    #ifdef __linux__
+            cpu_set_t cpus;
+            n_cores = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+    #else
+            n_cores = 1 << 30;
+    #endif
+        }
+        runnable = fastmlp_runnable();
+        if (runnable < 0)
+            return 0;
+        awake = 1 + (team->size - 1) - __atomic_load_n(&team->idle_sleepers, __ATOMIC_RELAXED);
+        if (fastmlp_sitting_out(team, 1) > 0)   /* the others rest */
+            awake = 1;
+        /* twice in a row, 2 ms apart: a kernel thread's moment on a core
+           is no neighbour */
+        crowded = runnable - awake > 0 && runnable - awake + team->size > n_cores;
+        team->crowded_looks = crowded ? team->crowded_looks + 1 : 0;
+        return team->crowded_looks >= 2;
+    }
+
     /* A flag one thread raises while others may read it. */
     static inline int fastmlp_flag(int* flag) {
         return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
@@ -269,6 +416,7 @@ cdef extern from *:
         unsigned opened
         long long done
         int size
+        int leaving
         long n_stamps
         unsigned* stamps
     fastmlp_team* fastmlp_team_new(int size, long n_stamps) noexcept nogil

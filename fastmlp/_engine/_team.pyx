@@ -31,6 +31,14 @@ cdef extern from *:
     bint fastmlp_is_closed(fastmlp_team* team, unsigned id) noexcept nogil
     void fastmlp_wait_closed(fastmlp_team* team, unsigned id, double spin_seconds) noexcept nogil
     void fastmlp_set_flag(int* flag) noexcept nogil
+    double fastmlp_now() noexcept nogil
+    long fastmlp_solo_count
+    int fastmlp_crowded(fastmlp_team* team, double now) noexcept nogil
+    void fastmlp_end_solo(fastmlp_team* team) noexcept nogil
+    void fastmlp_go_solo(fastmlp_team* team, double now) noexcept nogil
+    void fastmlp_rest(fastmlp_team* team, double seconds) noexcept nogil
+    double fastmlp_sitting_out(fastmlp_team* team, int tid) noexcept nogil
+    void fastmlp_sit_out(fastmlp_team* team, unsigned id, double seconds) noexcept nogil
     void fastmlp_count(long* counter) noexcept nogil
 
 
@@ -73,9 +81,13 @@ cdef void _run_rounds(fastmlp_team* team, unsigned id, const Post* post,
     cdef Py_ssize_t k, q, i, n_jobs = post.n_jobs
     cdef int n_threads = post.n_threads
     cdef double last_check = monotonic_seconds()
+    cdef double away
     cdef bint slow = post.slow_seconds > 0 and post.slow_thread in (-1, tid)
     for i in range(post.n_rounds):
         r = post.base + <unsigned>i
+        away = fastmlp_sitting_out(team, tid)
+        if away > 0:
+            fastmlp_sit_out(team, id, away)
         fastmlp_wait_round(team, r, SPIN_SECONDS)
         if fastmlp_is_closed(team, id):
             break
@@ -85,6 +97,7 @@ cdef void _run_rounds(fastmlp_team* team, unsigned id, const Post* post,
             # its own jobs (q = tid modulo n_threads) first, then the others'
             q = k % n_jobs
             if (q % n_threads == tid) != (k < n_jobs) \
+                    or fastmlp_sitting_out(team, tid) > 0 \
                     or not fastmlp_claim(&team.stamps[q], r):
                 continue
             if tid < post.n_counters:
@@ -118,7 +131,12 @@ cdef void _serve(fastmlp_team* team, int tid) noexcept nogil:
     cdef unsigned id = 0
     cdef int kind
     cdef double args[64]    # FASTMLP_ARGS_SIZE bytes, aligned for any field
+    cdef double away
     while True:
+        away = fastmlp_sitting_out(team, tid)
+        if away > 0 and not fastmlp_flag(&team.leaving):
+            fastmlp_rest(team, away)
+            continue
         id = fastmlp_take_post(team, id, &kind, args, SPIN_SECONDS)
         if kind != WORK:
             break
@@ -129,6 +147,15 @@ cdef void _post_and_run(fastmlp_team* team, Post* post, size_t size) noexcept no
     """Thread 0: publish the post to the team, run its share, and return
     once its work is complete."""
     cdef unsigned id
+    cdef double now
+    cdef int crowded
+    if team.size > 1:
+        now = fastmlp_now()
+        crowded = fastmlp_crowded(team, now)
+        if crowded == 1:
+            fastmlp_go_solo(team, now)
+        elif crowded == 0:
+            fastmlp_end_solo(team)
     post.n_threads = team.size
     post.base = team.opened
     post.done_base = team.done
@@ -226,3 +253,10 @@ def on_threads(int n_threads, fn):
     result = <object>outcome.result
     Py_DECREF(result)
     return result
+
+
+def _solo_count():
+    """Looks that found a team crowded and kept it solo, in this process
+    (for the tests)."""
+    return fastmlp_solo_count
+
