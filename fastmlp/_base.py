@@ -10,6 +10,7 @@ Behaviour is scikit-learn 1.9's, except where scikit-learn has a known bug
 (each marked "scikit-learn bug" below and listed in the README).
 """
 import functools
+import inspect
 import math
 import operator
 import warnings
@@ -59,7 +60,8 @@ from ._engine._network import Network
 from ._engine._shuffle import shuffle_rows
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, WEIGHT_INITS, activation_name
+from ._registry import (ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, WEIGHT_INITS,
+                        activation_name)
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
 from ._validation import ValidationSet, check_validation_data, l2_divisor
@@ -136,6 +138,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS) | set(ACTIVATION_ALIASES))],
+        **{name: [param.constraint] for name, param in ACTIVATION_PARAMS.items()},
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
@@ -198,8 +201,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         weight_init,
         init_scale,
         early_stopping_metric,
+        negative_slope,
+        elu_alpha,
+        softplus_beta,
+        softplus_threshold,
     ):
         self.activation = activation
+        self.negative_slope = negative_slope
+        self.elu_alpha = elu_alpha
+        self.softplus_beta = softplus_beta
+        self.softplus_threshold = softplus_threshold
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -236,9 +247,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """The kind of target the loss applies to (see NetworkSpec)."""
         return "continuous"
 
-    def _hidden_activations(self, n_hidden):
-        """The activation of each of n_hidden hidden layers, canonical names."""
-        return [activation_name(self.activation)] * n_hidden
+    def _hidden_layers(self, units):
+        """A HiddenLayer of each width in `units`, with its activation and the
+        activation's parameters as set now."""
+        names = [activation_name(self.activation)] * len(units)
+        return tuple(
+            HiddenLayer(width, name, tuple((param, float(getattr(self, param)))
+                                           for param in ACTIVATIONS[name].params))
+            for width, name in zip(units, names))
 
     def _init_activations(self, n_layers):
         """The activation each weight layer is initialised for: scikit-learn
@@ -248,12 +264,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _network_spec(self, layer_units, dtype):
         """The spec of a network of these widths under the current
         hyperparameters."""
-        hidden = tuple(
-            HiddenLayer(units, name)
-            for units, name in zip(layer_units[1:-1],
-                                   self._hidden_activations(len(layer_units) - 2)))
-        return NetworkSpec(layer_units[0], hidden, layer_units[-1], self.loss,
-                           self._target_type(), dtype=np.dtype(dtype).name)
+        return NetworkSpec(layer_units[0], self._hidden_layers(layer_units[1:-1]),
+                           layer_units[-1], self.loss, self._target_type(),
+                           dtype=np.dtype(dtype).name)
 
     def _engine_key(self):
         # what predictions read from the hyperparameters and attributes (as
@@ -271,9 +284,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             spec = self._network_spec(layer_units, dtype)
         elif spec.layer_units != layer_units:
             spec = spec.with_units(layer_units)
-        hidden = tuple(
-            HiddenLayer(layer.units, name)
-            for layer, name in zip(spec.hidden, self._hidden_activations(len(spec.hidden))))
+        hidden = self._hidden_layers([layer.units for layer in spec.hidden])
         return replace(spec, hidden=hidden, out_activation=self.out_activation_,
                        dtype=np.dtype(dtype).name)
 
@@ -305,7 +316,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         state = self.__dict__
         return (state["_params"], *state["coefs_"], *state["intercepts_"], state["activation"],
                 state["out_activation_"], state["n_outputs_"], state["n_layers_"],
-                state["n_features_in_"])
+                state["n_features_in_"], *(state[name] for name in ACTIVATION_PARAMS))
 
     def _rebuild_engine(self, dtype):
         coefs, intercepts = self._check_model()
@@ -396,6 +407,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         for name in ("_params", "_param_views", "_network", "_network_key", "_checked_key"):
             state.pop(name, None)
         return state
+
+    def __setstate__(self, state):
+        # a model pickled before a parameter existed gets its default, which
+        # keeps that model as it was
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not param.empty:
+                state.setdefault(name, param.default)
+        super().__setstate__(state)
 
     # -- fitting ------------------------------------------------------------
 

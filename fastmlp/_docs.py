@@ -3,7 +3,9 @@
 The options of a kind (activations, losses) are listed from the registries,
 so the docstrings name exactly what the estimators accept.
 """
-from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, WEIGHT_INITS
+import textwrap
+
+from ._registry import ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, WEIGHT_INITS
 
 
 def _options(names):
@@ -18,6 +20,16 @@ def _activation_doc():
     if ACTIVATION_ALIASES:
         aliases = ", ".join(f"{a!r} for {n!r}" for a, n in ACTIVATION_ALIASES.items())
         lines.append(f"        Also accepted: {aliases}.")
+    keeps_z = ", ".join(repr(info.name) for info in ACTIVATIONS.values()
+                        if not info.derivative_from_output(_default_params(info)))
+    lines += ["", _paragraph(
+        "Definitions are torch.nn.functional's. A layer whose derivative cannot be "
+        f"written from its output ({keeps_z}) keeps its pre-activations for the "
+        "backward pass: one more value per unit and row of a minibatch.")]
+    for param in ACTIVATION_PARAMS.values():
+        users = [repr(info.name) for info in ACTIVATIONS.values() if param.name in info.params]
+        lines += ["", f"    {param.name} : float, default={param.default}",
+                  _paragraph(f"{param.description} Read by {', '.join(users)} only.")]
     return "\n".join(lines) + "\n"
 
 
@@ -28,6 +40,14 @@ def _weight_init_doc():
     for info in WEIGHT_INITS.values():
         lines.append(f"        - {info.name!r}: {info.description}")
     return "\n".join(lines) + "\n"
+
+
+def _paragraph(text):
+    return textwrap.fill(text, width=78, initial_indent=" " * 8, subsequent_indent=" " * 8)
+
+
+def _default_params(info):
+    return {name: ACTIVATION_PARAMS[name].default for name in info.params}
 
 
 def loss_doc(losses, default):

@@ -9,10 +9,20 @@ a test checks every table against them, and the engine refuses a code it
 does not know.
 """
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 # Engine codes, as in fastmlp/_engine/_common.pxd (Activation, Loss, OutputActivation).
+
+
+def _from_output(params):
+    return True
+
+
+def _from_z(params):
+    return False
 
 
 @dataclass(frozen=True)
@@ -44,9 +54,51 @@ class ActivationInfo:
     code: int
     formula: str
     params: tuple = ()
-    derivative_from_output: object = field(default=lambda params: True, repr=False)
+    derivative_from_output: object = field(default=_from_output, repr=False)
     sklearn_factor: float = 6.0
     reference: str = ""
+
+
+@dataclass(frozen=True)
+class ActivationParam:
+    """An estimator parameter of one or more activations.
+
+    Parameters
+    ----------
+    name : str
+        The estimator parameter.
+    default : float
+        PyTorch's default.
+    constraint : object
+        scikit-learn's parameter constraint for it.
+    description : str
+        For docstrings.
+    """
+
+    name: str
+    default: float
+    constraint: object
+    description: str
+
+
+ACTIVATION_PARAMS = {
+    param.name: param
+    for param in [
+        ActivationParam("negative_slope", 0.01, Interval(Real, None, None, closed="neither"),
+                        "The slope of 'leaky_relu' below 0. With a negative slope the "
+                        "layers keep their pre-activations for the backward pass."),
+        # scikit-learn's MLP already names the L2 strength alpha
+        ActivationParam("elu_alpha", 1.0, Interval(Real, None, None, closed="neither"),
+                        "ELU's alpha: 'elu' tends to -elu_alpha below 0. With a "
+                        "negative value the layers keep their pre-activations."),
+        ActivationParam("softplus_beta", 1.0, Interval(Real, 0, None, closed="neither"),
+                        "The sharpness beta of 'softplus'."),
+        ActivationParam("softplus_threshold", 20.0,
+                        Interval(Real, None, None, closed="neither"),
+                        "'softplus' is z itself where beta z exceeds this, as "
+                        "PyTorch's is."),
+    ]
+}
 
 
 ACTIVATIONS = {
@@ -57,15 +109,46 @@ ACTIVATIONS = {
                        reference="scikit-learn; the notes' sigmoid"),
         ActivationInfo("tanh", 2, "tanh(z)", reference="scikit-learn"),
         ActivationInfo("relu", 3, "max(z, 0)", reference="scikit-learn"),
+        # a >= 0 exactly where z >= 0 unless the slope is negative
+        ActivationInfo("leaky_relu", 4, "z if z > 0 else negative_slope * z",
+                       ("negative_slope",), lambda p: p["negative_slope"] >= 0,
+                       reference="Maas, Hannun and Ng 2013; the notes' leaky ReLU; "
+                                 "torch.nn.functional.leaky_relu"),
+        ActivationInfo("elu", 5, "z if z > 0 else elu_alpha * (exp(z) - 1)",
+                       ("elu_alpha",), lambda p: p["elu_alpha"] >= 0,
+                       reference="Clevert, Unterthiner and Hochreiter 2016; the notes' "
+                                 "ELU; torch.nn.functional.elu"),
+        ActivationInfo("selu", 6, "scale * (z if z > 0 else alpha * (exp(z) - 1)), "
+                                  "alpha = 1.6733, scale = 1.0507",
+                       reference="Klambauer et al. 2017; torch.nn.functional.selu"),
+        ActivationInfo("gelu", 7, "z * Phi(z) = z * (1 + erf(z / sqrt(2))) / 2",
+                       derivative_from_output=_from_z,
+                       reference="Hendrycks and Gimpel 2016; torch.nn.functional.gelu"),
+        ActivationInfo("gelu_tanh", 8,
+                       "z * (1 + tanh(sqrt(2 / pi) * (z + 0.044715 * z**3))) / 2",
+                       derivative_from_output=_from_z,
+                       reference="Hendrycks and Gimpel 2016; torch.nn.functional.gelu "
+                                 "with approximate='tanh'"),
+        ActivationInfo("silu", 9, "z / (1 + exp(-z))", derivative_from_output=_from_z,
+                       reference="Elfwing, Uchibe and Doya 2018; Ramachandran, Zoph "
+                                 "and Le 2017 (swish); torch.nn.functional.silu"),
+        # the output does not say which of the two pieces z was in
+        ActivationInfo("softplus", 10,
+                       "log(1 + exp(softplus_beta * z)) / softplus_beta, or z where "
+                       "softplus_beta * z > softplus_threshold",
+                       ("softplus_beta", "softplus_threshold"), _from_z,
+                       reference="Dugas et al. 2001; torch.nn.functional.softplus"),
     ]
 }
 
 # Other accepted spellings of an activation's name.
-ACTIVATION_ALIASES = {}
+ACTIVATION_ALIASES = {"sigmoid": "logistic", "swish": "silu"}
 
 
 def activation_name(name):
     """The canonical name of an activation (aliases resolved), or None."""
+    if not isinstance(name, str):
+        return None
     name = ACTIVATION_ALIASES.get(name, name)
     return name if name in ACTIVATIONS else None
 

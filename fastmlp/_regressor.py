@@ -84,10 +84,18 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         weight_init="sklearn",
         init_scale=0.01,
         early_stopping_metric="score",
+        negative_slope=0.01,
+        elu_alpha=1.0,
+        softplus_beta=1.0,
+        softplus_threshold=20.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
+            negative_slope=negative_slope,
+            elu_alpha=elu_alpha,
+            softplus_beta=softplus_beta,
+            softplus_threshold=softplus_threshold,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,

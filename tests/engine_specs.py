@@ -1,7 +1,9 @@
 """Network specs for the tests that drive the engine directly, named by the
 NumPy reference's outputs (numpy_reference.OUTPUT_ACTIVATION)."""
 from fastmlp._engine._common import Loss, OutActivation
+from fastmlp._registry import ACTIVATIONS
 from fastmlp._spec import HiddenLayer, NetworkSpec
+from numpy_reference import DEFAULT_PARAMS
 
 # the reference's output names -> (loss, kind of target)
 OUTPUT_LOSSES = {
@@ -26,10 +28,14 @@ OUT_ACTIVATION_CODES = {
 }
 
 
-def network_spec(layer_units, activation, output, dtype="float64"):
-    """The spec of a network of these widths, one activation for every
-    hidden layer, and the reference's `output`."""
+def network_spec(layer_units, activation, output, dtype="float64", act_params=None):
+    """The spec of a network of these widths, one activation for every hidden
+    layer (act_params: its parameters by estimator name, defaults otherwise),
+    and the reference's `output`."""
     loss, target_type = OUTPUT_LOSSES[output]
-    hidden = tuple(HiddenLayer(units, activation) for units in layer_units[1:-1])
+    p = {**DEFAULT_PARAMS, **(act_params or {})}
+    layer_params = tuple((param, p[param]) for param in ACTIVATIONS[activation].params)
+    hidden = tuple(HiddenLayer(units, activation, layer_params)
+                   for units in layer_units[1:-1])
     return NetworkSpec(layer_units[0], hidden, layer_units[-1], loss, target_type,
                        dtype=dtype)

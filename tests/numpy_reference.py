@@ -1,15 +1,48 @@
 """An independent plain-NumPy MLP: the reference the engine's kernels and
 passes are tested against. Written from the formulas, not from the engine."""
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import expit, ndtr, xlogy
 
+from fastmlp._registry import ACTIVATION_PARAMS, ACTIVATIONS
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+_K = np.sqrt(2 / np.pi)  # gelu_tanh's sqrt(2 / pi)
+
+
+def _gelu_tanh_inner(z):
+    return np.tanh(_K * (z + 0.044715 * z**3))
+
+
+# name -> (f(z, p), f'(z, p)), p the activation parameters by estimator name;
+# torch.nn.functional's definitions
 HIDDEN = {
-    "identity": (lambda z: z, lambda a: np.ones_like(a)),
-    "logistic": (expit, lambda a: a * (1 - a)),
-    "tanh": (np.tanh, lambda a: 1 - a**2),
-    # scikit-learn's delta[a == 0] = 0 (a relu output is never negative)
-    "relu": (lambda z: np.maximum(z, 0), lambda a: (a != 0).astype(a.dtype)),
+    "identity": (lambda z, p: z, lambda z, p: np.ones_like(z)),
+    "logistic": (lambda z, p: expit(z), lambda z, p: expit(z) * (1 - expit(z))),
+    "tanh": (lambda z, p: np.tanh(z), lambda z, p: 1 - np.tanh(z) ** 2),
+    # relu propagates NaN; its derivative is scikit-learn's delta[a == 0] = 0,
+    # which keeps delta for NaN
+    "relu": (lambda z, p: np.where(z <= 0, 0.0, z), lambda z, p: np.where(z <= 0, 0.0, 1.0)),
+    "leaky_relu": (lambda z, p: np.where(z > 0, z, p["negative_slope"] * z),
+                   lambda z, p: np.where(z > 0, 1.0, p["negative_slope"])),
+    "elu": (lambda z, p: np.where(z > 0, z, p["elu_alpha"] * np.expm1(z)),
+            lambda z, p: np.where(z > 0, 1.0, p["elu_alpha"] * np.exp(z))),
+    "selu": (lambda z, p: _SELU_SCALE * np.where(z > 0, z, _SELU_ALPHA * np.expm1(z)),
+             lambda z, p: _SELU_SCALE * np.where(z > 0, 1.0, _SELU_ALPHA * np.exp(z))),
+    "gelu": (lambda z, p: z * ndtr(z),
+             lambda z, p: ndtr(z) + z * np.exp(-z**2 / 2) / np.sqrt(2 * np.pi)),
+    "gelu_tanh": (lambda z, p: 0.5 * z * (1 + _gelu_tanh_inner(z)),
+                  lambda z, p: 0.5 * (1 + _gelu_tanh_inner(z)) + 0.5 * z
+                  * (1 - _gelu_tanh_inner(z) ** 2) * _K * (1 + 3 * 0.044715 * z**2)),
+    "silu": (lambda z, p: z * expit(z), lambda z, p: expit(z) * (1 + z * (1 - expit(z)))),
+    "softplus": (lambda z, p: np.where(p["softplus_beta"] * z > p["softplus_threshold"], z,
+                                       np.logaddexp(0, p["softplus_beta"] * z)
+                                       / p["softplus_beta"]),
+                 lambda z, p: np.where(p["softplus_beta"] * z > p["softplus_threshold"], 1.0,
+                                       expit(p["softplus_beta"] * z))),
 }
+
+DEFAULT_PARAMS = {name: param.default for name, param in ACTIVATION_PARAMS.items()}
+
 
 OUTPUT_ACTIVATION = {
     "squared_error": lambda z: z,
@@ -45,21 +78,25 @@ def unpack(params, layer_units):
     return coefs, intercepts
 
 
-def forward(params, layer_units, activation, output, X):
-    """Output probabilities/values and the hidden pre-activations."""
+def forward(params, layer_units, activation, output, X, act_params=None):
+    """Output probabilities/values and the hidden pre-activations;
+    act_params: the activation's parameters by estimator name (defaults
+    otherwise)."""
+    p = {**DEFAULT_PARAMS, **(act_params or {})}
     coefs, intercepts = unpack(params, layer_units)
     A, pre = X, []
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         Z = A @ W + b
         if i < len(coefs) - 1:
             pre.append(Z)
-            A = HIDDEN[activation][0](Z)
+            A = HIDDEN[activation][0](Z, p)
     return OUTPUT_ACTIVATION[output](Z), pre
 
 
-def loss(params, layer_units, activation, output, X, Y, sample_weight, alpha):
+def loss(params, layer_units, activation, output, X, Y, sample_weight, alpha,
+         act_params=None):
     """Weighted mean per-sample loss plus 0.5 alpha ||W||^2 / sum(sw)."""
-    P, _ = forward(params, layer_units, activation, output, X)
+    P, _ = forward(params, layer_units, activation, output, X, act_params)
     sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     coefs, _ = unpack(params, layer_units)
     l2 = sum((W.astype(np.float64) ** 2).sum() for W in coefs)

@@ -1,16 +1,13 @@
-"""Each engine kernel against a NumPy one-liner, for both dtypes."""
+"""Each engine kernel against a NumPy one-liner, for both dtypes (the
+activations' in test_activations.py)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.special import expit
 
 from engine_specs import LOSS_CODES as OUTPUTS, OUT_ACTIVATION_CODES
 from fastmlp._engine._common import Activation, Loss, OutActivation
 from fastmlp._engine._testing import (
-    _activation_derivative_memview,
-    _outer_activation_derivative_memview,
     _adam_step_memview,
-    _bias_activation_memview,
     _csr_rows_T_dot_memview,
     _csr_rows_dot_memview,
     _narrow_gradient_memview,
@@ -31,77 +28,16 @@ def _data(dtype, shape=(13, 7), scale=3.0, seed=0):
     return (scale * np.random.RandomState(seed).randn(*shape)).astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", list(HIDDEN))
-def test_bias_activation(dtype, name):
-    Z, b = _data(dtype), _data(dtype, (7,), seed=1)
-    expected = HIDDEN[name][0](Z.astype(np.float64) + b)
-    _bias_activation_memview(Z, b, Activation[name.upper()])
-    np.testing.assert_allclose(Z, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
-
-
-def test_logistic_is_finite_for_extreme_inputs():
-    Z = np.array([[-1e4, -800.0, 0.0, 800.0, 1e4]])
-    _bias_activation_memview(Z, np.zeros(5), Activation.LOGISTIC)
-    np.testing.assert_array_equal(Z, [[0.0, expit(-800.0), 0.5, 1.0, 1.0]])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", list(HIDDEN))
-def test_activation_derivative(dtype, name):
-    A = HIDDEN[name][0](_data(dtype))
-    delta = _data(dtype, seed=2)
-    expected = delta * HIDDEN[name][1](A.astype(np.float64))
-    _activation_derivative_memview(delta, A, Activation[name.upper()])
-    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", ["identity", "logistic", "tanh", "relu"])
-def test_outer_activation_derivative(dtype, name):
-    A = HIDDEN[name][0](_data(dtype))
-    d, w = _data(dtype, (13,), seed=3), _data(dtype, (7,), seed=4)
-    expected = np.outer(d, w) * HIDDEN[name][1](A.astype(np.float64))
-    delta = np.full_like(A, np.nan)
-    _outer_activation_derivative_memview(delta, d, w, A, Activation[name.upper()])
-    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
-
-
 # NaN, the infinities, signed zeros, and values whose activations saturate
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -1.5, 1e30, -1e30])
 
 
 def test_every_activation_and_output_has_a_numpy_reference():
-    # the NaN and infinity tests below cover each one as soon as it exists
+    # the NaN and infinity tests (here and in test_activations.py) cover
+    # each one as soon as it exists
     assert {a.name.lower() for a in Activation} == set(HIDDEN)
     assert set(OUTPUTS.values()) == set(Loss)
     assert set(OUT_ACTIVATION_CODES.values()) == set(OutActivation)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("activation", list(Activation), ids=lambda a: a.name.lower())
-def test_activations_propagate_nan_and_take_infinities_as_numpy(dtype, activation):
-    # issue 10: relu turned NaN into 0, hiding a layer gone bad from
-    # predict's output check
-    f, f_prime = HIDDEN[activation.name.lower()]
-    Z = np.tile(SPECIAL, (3, 1)).astype(dtype)
-    bias = np.zeros(SPECIAL.shape[0], dtype)
-    expected = f(Z.astype(np.float64))
-    _bias_activation_memview(Z, bias, activation)
-    np.testing.assert_allclose(Z, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
-    assert np.isnan(Z[:, 0]).all()
-
-    # the derivatives, from what the activation gives for these inputs
-    A = Z
-    delta = np.tile(np.linspace(-2, 2, SPECIAL.shape[0]), (3, 1)).astype(dtype)
-    expected = delta * f_prime(A.astype(np.float64))
-    _activation_derivative_memview(delta, A, activation)
-    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
-    d, w = np.array([1.0, -0.5, 2.0], dtype), np.linspace(-1, 1, SPECIAL.shape[0]).astype(dtype)
-    outer = np.full_like(A, 7.0)
-    _outer_activation_derivative_memview(outer, d, w, A, activation)
-    np.testing.assert_allclose(outer, np.outer(d, w) * f_prime(A.astype(np.float64)),
-                               rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -165,7 +165,7 @@ def test_public_methods_are_sklearns(Est, solver):
     [
         dict(hidden_layer_sizes=0),
         dict(hidden_layer_sizes=(4, 0)),
-        dict(activation="softplus"),
+        dict(activation="softmax"),
         dict(solver="newton"),
         dict(alpha=-1.0),
         dict(batch_size=0),

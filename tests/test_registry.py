@@ -1,6 +1,8 @@
 """The registries (fastmlp/_registry.py) against the engine and the estimators:
 every public name has a kernel, every kernel a name, and the estimators'
 constraints and docstrings list exactly the registered names."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from fastmlp._engine._common import Activation, Loss, OutActivation
 from fastmlp._engine._network import Network
 from fastmlp._registry import (
     ACTIVATION_ALIASES,
+    ACTIVATION_PARAMS,
     ACTIVATIONS,
     CLASSIFIER_LOSSES,
     LOSSES,
@@ -50,8 +53,16 @@ def test_constraints_and_docstrings_list_the_registry():
     for Est in (MLPClassifier, MLPRegressor):
         (options,) = Est._parameter_constraints["activation"]
         assert options.options == names
-        for name in ACTIVATIONS:
-            assert repr(name) in Est.__doc__
+        for name, info in ACTIVATIONS.items():
+            assert f"{name!r}: {info.formula}" in Est.__doc__
+        for alias in ACTIVATION_ALIASES:
+            assert repr(alias) in Est.__doc__
+        signature = inspect.signature(Est.__init__).parameters
+        for name, param in ACTIVATION_PARAMS.items():
+            assert Est._parameter_constraints[name] == [param.constraint]
+            assert f"{name} : float, default={param.default}" in Est.__doc__
+            assert signature[name].default == param.default
+            assert signature[name].kind == inspect.Parameter.KEYWORD_ONLY
     (options,) = MLPRegressor._parameter_constraints["loss"]
     assert options.options == set(REGRESSOR_LOSSES)
     for name, info in REGRESSOR_LOSSES.items():

@@ -252,8 +252,8 @@ TAMPERED = [
     ("a layer added", "regression", _add_identity_layer, _predict, ValueError,
      "coefs_ holds 3 weight matrices, but this model has 2: assigning coefs_ can change the "
      "layers' widths, not their number"),
-    ("an unknown activation", "binary", _set(activation="swish"), _predict, ValueError,
-     "activation is 'swish' (a str); it must be one of"),
+    ("an unknown activation", "binary", _set(activation="softmax"), _predict, ValueError,
+     "activation is 'softmax' (a str); it must be one of"),
     ("out_activation_ of a regressor on a classifier", "multiclass",
      _set(out_activation_="identity"), _proba, ValueError,
      "out_activation_ is 'identity' (a str), but for its multiclass targets the output layer "

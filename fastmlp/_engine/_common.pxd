@@ -20,6 +20,13 @@ cpdef enum Activation:
     LOGISTIC = 1
     TANH = 2
     RELU = 3
+    LEAKY_RELU = 4
+    ELU = 5
+    SELU = 6
+    GELU = 7
+    GELU_TANH = 8
+    SILU = 9
+    SOFTPLUS = 10
 
 
 cpdef enum Loss:
@@ -71,7 +78,8 @@ cdef struct PartLayout:
     Py_ssize_t sw            # gathered sample weights
     Py_ssize_t ones          # max_rows ones: column sums as a BLAS gemv
     Py_ssize_t act           # the activation block
-    Py_ssize_t pre           # the pre-activation block (layers that keep Z)
+    Py_ssize_t pre           # the pre-activation block (layers that keep Z);
+                             # -1: none (predictions need no Z)
     Py_ssize_t delta         # the delta block
     Py_ssize_t size
 

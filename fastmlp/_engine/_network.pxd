@@ -46,6 +46,17 @@ cdef inline floating* layer_activations(const Net* net, floating* work,
     return work + part.act + part.max_rows * net.layers[layer].act_col
 
 
+cdef inline floating* layer_pre_activations(const Net* net, floating* work,
+                                            const PartLayout* part,
+                                            Py_ssize_t layer) noexcept nogil:
+    """Z_{layer+1}, the pre-activation of weight layer `layer`'s output, or
+    NULL: the layer does not keep it, or the layout has no Z (predictions)"""
+    cdef Py_ssize_t col = net.layers[layer].pre_col
+    if col < 0 or part.pre < 0:
+        return NULL
+    return work + part.pre + part.max_rows * col
+
+
 cdef inline floating* layer_delta(const Net* net, floating* work,
                                   const PartLayout* part,
                                   Py_ssize_t layer) noexcept nogil:

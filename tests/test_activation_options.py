@@ -1,0 +1,178 @@
+"""The estimators' hidden-activation options beyond scikit-learn's (issue 11,
+section 2): the activations, their aliases and parameters, and what each
+layer keeps for the backward pass."""
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.utils._param_validation import InvalidParameterError
+
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._registry import ACTIVATION_PARAMS, ACTIVATIONS
+from fastmlp._spec import HiddenLayer, NetworkSpec
+from numpy_reference import HIDDEN, OUTPUT_ACTIVATION
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+ESTIMATORS = [MLPClassifier, MLPRegressor]
+
+
+def _data(Est, n_rows=60, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_rows, 4)
+    if Est is MLPClassifier:
+        return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)
+    return X, X[:, 0] - 0.5 * X[:, 1] ** 2
+
+
+def _params(model):
+    return model.coefs_ + model.intercepts_
+
+
+def _assert_same_model(a, b):
+    for x, y in zip(_params(a), _params(b)):
+        assert_array_equal(x, y)
+    assert a.loss_ == b.loss_
+
+
+# -- names, aliases and parameters --------------------------------------------------
+
+
+@pytest.mark.parametrize("alias, name", [("sigmoid", "logistic"), ("swish", "silu")])
+def test_aliases_are_their_activation(alias, name):
+    X, y = _data(MLPClassifier)
+    kw = dict(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+    a = MLPClassifier(activation=alias, **kw).fit(X, y)
+    _assert_same_model(a, MLPClassifier(activation=name, **kw).fit(X, y))
+
+
+def test_leaky_relu_with_slope_0_is_relu():
+    X, y = _data(MLPRegressor)
+    kw = dict(hidden_layer_sizes=(8, 4), max_iter=5, random_state=0)
+    _assert_same_model(MLPRegressor(activation="leaky_relu", negative_slope=0.0, **kw).fit(X, y),
+                       MLPRegressor(activation="relu", **kw).fit(X, y))
+
+
+@pytest.mark.parametrize("activation", ["softmax", 3, None, {"relu"}])
+def test_unknown_activations_are_refused(activation):
+    X, y = _data(MLPClassifier)
+    with pytest.raises(InvalidParameterError, match="'activation' parameter"):
+        MLPClassifier(activation=activation).fit(X, y)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("param, value", [
+    (name, value) for name in ACTIVATION_PARAMS for value in (np.nan, np.inf, "0.1", None)
+] + [("softplus_beta", 0.0), ("softplus_beta", -1.0)])
+def test_activation_parameters_are_validated_naming_them(Est, param, value):
+    X, y = _data(Est)
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
+        Est(**{param: value}).fit(X, y)
+
+
+def test_changing_activation_after_a_fit_changes_predictions_as_in_sklearn():
+    # scikit-learn reads activation at every predict; its parameters too
+    X, y = _data(MLPRegressor)
+    model = MLPRegressor(hidden_layer_sizes=(6,), activation="leaky_relu", max_iter=5,
+                         random_state=0).fit(X, y)
+    before = model.predict(X)
+    model.set_params(negative_slope=0.5)
+    assert_allclose(model.predict(X), _forward(model, X)[:, 0], rtol=1e-12, atol=1e-12)
+    assert not np.allclose(model.predict(X), before)
+    model.set_params(activation="gelu")
+    assert_allclose(model.predict(X), _forward(model, X)[:, 0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_activation_parameters_survive_pickling(Est):
+    X, y = _data(Est)
+    model = Est(hidden_layer_sizes=(5, 3), activation="elu", elu_alpha=-0.5, max_iter=3,
+                random_state=0).fit(X, y)
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.activation == "elu" and copy.elu_alpha == -0.5
+    out = model.predict_proba(X) if Est is MLPClassifier else model.predict(X)
+    out_copy = copy.predict_proba(X) if Est is MLPClassifier else copy.predict(X)
+    assert_array_equal(out_copy, out)
+    copy.fit(X, y)
+    _assert_same_model(copy, model)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_a_model_pickled_before_the_activation_parameters_existed_loads(Est):
+    X, y = _data(Est)
+    model = Est(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    state = model.__getstate__()
+    for name in ACTIVATION_PARAMS:
+        del state[name]
+    old = Est.__new__(Est)
+    old.__setstate__(state)
+    assert {name: getattr(old, name) for name in ACTIVATION_PARAMS} == {
+        name: param.default for name, param in ACTIVATION_PARAMS.items()}
+    out = model.predict_proba(X) if Est is MLPClassifier else model.predict(X)
+    assert_array_equal(old.predict_proba(X) if Est is MLPClassifier else old.predict(X), out)
+
+
+# -- every activation through the estimators ----------------------------------------
+
+
+def _forward(model, X):
+    """The NumPy reference's forward pass with the model's weights,
+    activations and parameters (as set now)."""
+    p = {name: getattr(model, name) for name in ACTIVATION_PARAMS}
+    n_hidden = len(model.coefs_) - 1
+    names = ([model.activation] * n_hidden if isinstance(model.activation, str)
+             else list(model.activation))
+    names = [{"sigmoid": "logistic", "swish": "silu"}.get(n, n) for n in names]
+    a = np.asarray(X, dtype=np.float64)
+    for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        a = a @ W + b
+        if i < n_hidden:
+            a = HIDDEN[names[i]][0](a, p)
+    output = {"identity": "squared_error", "exp": "poisson", "logistic": "binary_log_loss",
+              "softmax": "log_loss"}[model.out_activation_]
+    return OUTPUT_ACTIVATION[output](a)
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_activation_predicts_its_forward_pass(Est, name, dtype):
+    X, y = _data(Est)
+    X = X.astype(dtype)
+    model = Est(hidden_layer_sizes=(7, 5), activation=name, max_iter=5, random_state=0).fit(X, y)
+    out = model.predict_proba(X) if Est is MLPClassifier else model.predict(X)[:, None]
+    expected = _forward(model, X)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(out, expected, rtol=rtol, atol=rtol)
+
+
+# -- what each layer keeps ----------------------------------------------------------
+
+
+def _spec(hidden):
+    return NetworkSpec(4, tuple(hidden), 1, "squared_error", "continuous")
+
+
+def test_only_layers_whose_derivative_needs_z_keep_it():
+    relu, gelu = HiddenLayer(6, "relu"), HiddenLayer(5, "gelu")
+    leaky_up = HiddenLayer(3, "leaky_relu", (("negative_slope", 0.01),))
+    leaky_down = HiddenLayer(3, "leaky_relu", (("negative_slope", -0.3),))
+    columns = _spec([relu, gelu, leaky_up, leaky_down]).work_columns(False)
+    assert columns.pre_cols == (-1, 0, -1, 5, -1)
+    assert columns.delta - columns.pre == 5 + 3
+    # a network of activations that need no z has today's layout
+    plain = _spec([relu, HiddenLayer(5, "tanh")]).work_columns(False)
+    assert plain.delta == plain.pre
+    for name, info in ACTIVATIONS.items():
+        defaults = {p: ACTIVATION_PARAMS[p].default for p in info.params}
+        layer = HiddenLayer(4, name, tuple(defaults.items()))
+        assert layer.keeps_z == (name in ("gelu", "gelu_tanh", "silu", "softplus"))
+
+
+def test_memory_estimate_counts_the_kept_pre_activations():
+    relu = _spec([HiddenLayer(64, "relu"), HiddenLayer(32, "relu")])
+    gelu = _spec([HiddenLayer(64, "gelu"), HiddenLayer(32, "relu")])
+    _, work_relu = relu.fit_bytes("adam", 200, True, 1, False)
+    _, work_gelu = gelu.fit_bytes("adam", 200, True, 1, False)
+    assert work_gelu - work_relu == 200 * 64 * 8

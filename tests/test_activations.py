@@ -1,0 +1,217 @@
+"""The hidden activations' kernels (fastmlp/_engine/_activations): each
+activation and its derivative against a NumPy one-liner and against
+torch.nn.functional, in both dtypes, with NaN and infinities; the layers that
+keep z against those that do not."""
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from fastmlp._engine._activations import DERIVATIVE_FROM_OUTPUT, DERIVATIVE_FROM_Z
+from fastmlp._engine._common import Activation
+from fastmlp._engine._testing import (
+    _activation_derivative_memview,
+    _bias_activation_keep_memview,
+    _bias_activation_memview,
+    _outer_activation_derivative_memview,
+)
+from fastmlp._registry import ACTIVATION_PARAMS, ACTIVATIONS
+from numpy_reference import DEFAULT_PARAMS, HIDDEN
+
+DTYPES = [np.float32, np.float64]
+# float32 kernels against a float64 reference; float64 within a few ulp of
+# vmath.h's (4 ulp) and libm's results, summed over a few operations
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def _cases():
+    """(name, parameters) of every activation with its defaults, and the
+    parameter values that change what a layer keeps or where a piece ends."""
+    variants = {"leaky_relu": [{"negative_slope": -0.3}, {"negative_slope": 1.5}],
+                "elu": [{"elu_alpha": -0.5}, {"elu_alpha": 0.5}],
+                # beta a power of 2: beta z is exact, so z and the
+                # reference agree on the side of the threshold
+                "softplus": [{"softplus_beta": 2.0, "softplus_threshold": 1.0}]}
+    for name in ACTIVATIONS:
+        for changed in [{}] + variants.get(name, []):
+            yield pytest.param(name, {**DEFAULT_PARAMS, **changed},
+                               id="-".join([name] + [f"{k}={v}" for k, v in changed.items()]))
+
+
+CASES = list(_cases())
+
+
+def _engine_params(name, p):
+    """The activation's parameters as the engine takes them (p0, p1)."""
+    values = [p[param] for param in ACTIVATIONS[name].params]
+    return tuple(values + [0.0] * (2 - len(values)))
+
+
+def _keeps_z(name, p):
+    return not ACTIVATIONS[name].derivative_from_output(
+        {param: p[param] for param in ACTIVATIONS[name].params})
+
+
+def _data(dtype, shape=(13, 7), scale=3.0, seed=0):
+    return (scale * np.random.RandomState(seed).randn(*shape)).astype(dtype)
+
+
+def _wide(dtype):
+    """Values over the whole range the kernels split at (erf's and tanh's
+    pieces, exp's underflow), both signs, and 0."""
+    z = np.concatenate([np.linspace(-30, 30, 121), [0.0, -0.0, 1e-30, -1e-30, 1e-3,
+                                                    -1e-3, 85.0, -85.0, 300.0, -300.0]])
+    return z.reshape(-1, 1).repeat(3, axis=1).astype(dtype)
+
+
+def _code(name):
+    return Activation[name.upper()]
+
+
+@pytest.mark.parametrize("name, p", CASES)
+def test_the_engine_has_kernels_for_the_source_the_registry_names(name, p):
+    assert _code(name) in (DERIVATIVE_FROM_Z if _keeps_z(name, p) else DERIVATIVE_FROM_OUTPUT)
+
+
+def test_every_activation_has_kernels():
+    assert DERIVATIVE_FROM_Z | DERIVATIVE_FROM_OUTPUT == {int(code) for code in Activation}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, p", CASES)
+@pytest.mark.parametrize("data", [_data, _wide])
+def test_bias_activation(dtype, name, p, data):
+    Z = data(dtype)
+    b = _data(dtype, (Z.shape[1],), scale=0.5, seed=1)
+    z = (Z + b).astype(np.float64)  # the sum rounds in the dtype, as in the engine
+    with np.errstate(over="ignore"):
+        expected = HIDDEN[name][0](z, p)
+    got = Z.copy()
+    _bias_activation_memview(got, b, _code(name), *_engine_params(name, p))
+    np.testing.assert_allclose(got, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+    if _keeps_z(name, p):
+        kept, A = Z.copy(), np.full_like(Z, np.nan)
+        _bias_activation_keep_memview(kept, A, b, _code(name), *_engine_params(name, p))
+        np.testing.assert_array_equal(kept, Z + b)
+        np.testing.assert_array_equal(A, got)
+
+
+def test_logistic_is_finite_for_extreme_inputs():
+    Z = np.array([[-1e4, -800.0, 0.0, 800.0, 1e4]])
+    _bias_activation_memview(Z, np.zeros(5), Activation.LOGISTIC)
+    np.testing.assert_array_equal(Z, [[0.0, expit(-800.0), 0.5, 1.0, 1.0]])
+
+
+def _derivative_inputs(name, p, dtype, data):
+    """z, the engine's A = f(z), and the source the derivative reads."""
+    z = data(dtype)
+    A = z.copy()
+    _bias_activation_memview(A, np.zeros(z.shape[1], dtype), _code(name),
+                             *_engine_params(name, p))
+    return z, A, (z if _keeps_z(name, p) else None)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, p", CASES)
+@pytest.mark.parametrize("data", [_data, _wide])
+def test_activation_derivative(dtype, name, p, data):
+    z, A, Z = _derivative_inputs(name, p, dtype, data)
+    delta = _data(dtype, z.shape, seed=2)
+    expected = delta * HIDDEN[name][1](z.astype(np.float64), p)
+    _activation_derivative_memview(delta, A, Z, _code(name), *_engine_params(name, p))
+    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, p", CASES)
+@pytest.mark.parametrize("data", [_data, _wide])
+def test_outer_activation_derivative(dtype, name, p, data):
+    z, A, Z = _derivative_inputs(name, p, dtype, data)
+    d, w = _data(dtype, (z.shape[0],), seed=3), _data(dtype, (z.shape[1],), seed=4)
+    expected = np.outer(d, w) * HIDDEN[name][1](z.astype(np.float64), p)
+    delta = np.full_like(A, np.nan)
+    _outer_activation_derivative_memview(delta, d, w, A, Z, _code(name),
+                                         *_engine_params(name, p))
+    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+# -- NaN and infinities ----------------------------------------------------------------
+
+# scikit-learn's four are its bits; relu's NaN is another change's
+NEW = [case for case in CASES
+       if case.values[0] not in ("identity", "logistic", "tanh", "relu")]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, p", NEW)
+def test_nan_propagates(dtype, name, p):
+    # NaN in every lane of a vector and in the scalar tail
+    z = np.full((3, 9), np.nan, dtype)
+    z[1, ::2] = 1.0
+    nan = np.isnan(z)
+    A = z.copy()
+    _bias_activation_memview(A, np.zeros(9, dtype), _code(name), *_engine_params(name, p))
+    assert np.array_equal(np.isnan(A), nan)
+    Z = z if _keeps_z(name, p) else None
+    delta = np.ones_like(z)
+    _activation_derivative_memview(delta, A, Z, _code(name), *_engine_params(name, p))
+    assert np.array_equal(np.isnan(delta), nan)
+    delta = np.empty_like(z)
+    _outer_activation_derivative_memview(delta, np.ones(3, dtype), np.ones(9, dtype), A, Z,
+                                         _code(name), *_engine_params(name, p))
+    assert np.array_equal(np.isnan(delta), nan)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, p", NEW)
+def test_infinities_follow_the_formula(dtype, name, p):
+    # f(+-inf) is the formula's in IEEE arithmetic: the limit where a piece
+    # has one, NaN where it is 0 * inf (gelu, silu at -inf, as torch's).
+    # (torch's float32 gelu gives NaN at +inf too; the formula gives inf.)
+    z = np.array([[np.inf, -np.inf, 1.0]], dtype)
+    A = z.copy()
+    _bias_activation_memview(A, np.zeros(3, dtype), _code(name), *_engine_params(name, p))
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = HIDDEN[name][0](z.astype(np.float64), p)
+    np.testing.assert_allclose(A, expected, rtol=RTOL[dtype])
+
+
+# -- torch.nn.functional -------------------------------------------------------------
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - torch is an optional test peer
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+def _torch_function(name, p):
+    F = torch.nn.functional
+    return {
+        "identity": lambda z: z,
+        "logistic": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": F.relu,
+        "leaky_relu": lambda z: F.leaky_relu(z, p["negative_slope"]),
+        "elu": lambda z: F.elu(z, p["elu_alpha"]),
+        "selu": F.selu,
+        "gelu": F.gelu,
+        "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"),
+        "silu": F.silu,
+        "softplus": lambda z: F.softplus(z, p["softplus_beta"], p["softplus_threshold"]),
+    }[name]
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, p", CASES)
+def test_against_torch(dtype, name, p):
+    z, A, Z = _derivative_inputs(name, p, dtype, _data)
+    delta = _data(dtype, z.shape, seed=2)
+    zt = torch.from_numpy(z.copy()).requires_grad_(True)
+    out = _torch_function(name, p)(zt)
+    out.backward(torch.from_numpy(delta))
+    tol = dict(rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
+    np.testing.assert_allclose(A, out.detach().numpy(), **tol)
+    _activation_derivative_memview(delta, A, Z, _code(name), *_engine_params(name, p))
+    np.testing.assert_allclose(delta, zt.grad.numpy(), **tol)
