@@ -60,8 +60,7 @@ from ._engine._network import Network
 from ._engine._shuffle import shuffle_rows
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._registry import (ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, WEIGHT_INITS,
-                        activation_name)
+from ._registry import ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, WEIGHT_INITS
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
 from ._validation import ValidationSet, check_validation_data, l2_divisor
@@ -137,7 +136,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions(set(ACTIVATIONS) | set(ACTIVATION_ALIASES))],
+        # a list gives one name per hidden layer (_consistency.check_activation)
+        "activation": [StrOptions(set(ACTIVATIONS) | set(ACTIVATION_ALIASES)), list, tuple],
         **{name: [param.constraint] for name, param in ACTIVATION_PARAMS.items()},
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -250,16 +250,23 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _hidden_layers(self, units):
         """A HiddenLayer of each width in `units`, with its activation and the
         activation's parameters as set now."""
-        names = [activation_name(self.activation)] * len(units)
+        names = check_activation(self.activation, len(units), "the network")
         return tuple(
             HiddenLayer(width, name, tuple((param, float(getattr(self, param)))
                                            for param in ACTIVATIONS[name].params))
             for width, name in zip(units, names))
 
-    def _init_activations(self, n_layers):
-        """The activation each weight layer is initialised for: scikit-learn
-        draws every layer, the output layer too, with the hidden one's factor."""
-        return [activation_name(self.activation)] * n_layers
+    def _init_activations(self, spec):
+        """The activation each weight layer is initialised for. scikit-learn
+        draws every layer, the output layer too, with the factor of its one
+        hidden activation; with a list, each layer is drawn for the activation
+        of the units it feeds and the output layer for the last hidden one's
+        (so a list of one repeated name draws what that name draws)."""
+        if isinstance(self.activation, str):
+            return check_activation(self.activation, 1, "the network") * spec.n_layers
+        names = [layer.activation for layer in spec.hidden]
+        # no hidden layer: factor 6, scikit-learn's for all but logistic
+        return names + names[-1:] if names else ["identity"]
 
     def _network_spec(self, layer_units, dtype):
         """The spec of a network of these widths under the current
@@ -314,9 +321,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _model_key(self):
         """The objects the model is made of, compared by identity."""
         state = self.__dict__
+        # a list's names too: scikit-learn reads activation at every predict,
+        # so an edit in place counts
+        names = state["activation"] if isinstance(state["activation"], list) else ()
         return (state["_params"], *state["coefs_"], *state["intercepts_"], state["activation"],
                 state["out_activation_"], state["n_outputs_"], state["n_layers_"],
-                state["n_features_in_"], *(state[name] for name in ACTIVATION_PARAMS))
+                state["n_features_in_"], *(state[name] for name in ACTIVATION_PARAMS),
+                *names)
 
     def _rebuild_engine(self, dtype):
         coefs, intercepts = self._check_model()
@@ -370,7 +381,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         coefs, intercepts = check_layers(state["coefs_"], state["intercepts_"])
         spec = state.get("_spec")
         check_layer_count(coefs, None if spec is None else spec.n_layers)
-        check_activation(self.activation)
+        check_activation(self.activation, len(coefs) - 1, "the fitted network")
         check_sizes(coefs, state["n_features_in_"], state["n_outputs_"], state["n_layers_"],
                     self._expected_outputs())
         check_output_activation(self.out_activation_, *self._output_activations())
@@ -429,7 +440,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._network = Network(spec)
         self._network_key = self._engine_key()
         self._set_parameters(*init_parameters(
-            spec, self._init_activations(spec.n_layers), self.weight_init, self.init_scale,
+            spec, self._init_activations(spec), self.weight_init, self.init_scale,
             self._random_state))
         self._best_params = self._params.copy()
         # a new network starts a new optimizer, even in partial_fit (a model
@@ -462,6 +473,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _fit_checked(self, X, y, sample_weight, incremental, validation_data, callbacks):
         hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        check_activation(self.activation, len(hidden_layer_sizes),
+                         f"hidden_layer_sizes={hidden_layer_sizes}")
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )

@@ -199,14 +199,48 @@ def check_sizes(coefs, n_features, n_outputs, n_layers, outputs):
         )
 
 
-def check_activation(activation):
-    """The hidden activation is one the registry has."""
-    if not isinstance(activation, str) or activation_name(activation) is None:
-        names = sorted(ACTIVATIONS) + sorted(ACTIVATION_ALIASES)
-        raise ValueError(
-            f"activation is {describe(activation)}; it must be one of "
-            f"{', '.join(map(repr, names))}."
-        )
+def check_activation(activation, n_hidden, source):
+    """The canonical name of each hidden layer's activation: activation is
+    one name the registry has, or a list or tuple of one per hidden layer.
+
+    Parameters
+    ----------
+    activation : the estimator's activation
+    n_hidden : int
+        The network's hidden layers.
+    source : str
+        What fixes their number, for the message ("hidden_layer_sizes=[5, 4]",
+        "the fitted network").
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+    """
+    if isinstance(activation, (list, tuple)):
+        if len(activation) != n_hidden:
+            raise ValueError(
+                f"activation lists {len(activation)} names, but {source} has "
+                f"{_units(n_hidden, 'hidden layer')}: give one name per hidden layer, or "
+                "a single name for all of them."
+            )
+        given = [(f"activation[{i}]", name) for i, name in enumerate(activation)]
+    else:
+        given = [("activation", activation)]
+    for where, name in given:
+        if not isinstance(name, str) or activation_name(name) is None:
+            names = sorted(ACTIVATIONS) + sorted(ACTIVATION_ALIASES)
+            raise ValueError(
+                f"{where} is {describe(name)}; "
+                f"{'it' if where == 'activation' else 'each name'} must be one of "
+                f"{', '.join(map(repr, names))}."
+            )
+    if isinstance(activation, str):
+        return [activation_name(activation)] * n_hidden
+    return [activation_name(name) for name in activation]
 
 
 def check_layer_count(coefs, n_weight_layers):

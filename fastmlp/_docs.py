@@ -13,8 +13,10 @@ def _options(names):
 
 
 def _activation_doc():
-    lines = [f"    activation : {_options(ACTIVATIONS)}, default='relu'",
-             "        Activation function of the hidden layers, f(z):", ""]
+    lines = [f"    activation : {_options(ACTIVATIONS)} or list of them, default='relu'",
+             "        Activation function of the hidden layers, f(z): one name for all of",
+             "        them, or a list with one name per hidden layer.",
+             ""]
     for info in ACTIVATIONS.values():
         lines.append(f"        - {info.name!r}: {info.formula}")
     if ACTIVATION_ALIASES:
@@ -25,7 +27,10 @@ def _activation_doc():
     lines += ["", _paragraph(
         "Definitions are torch.nn.functional's. A layer whose derivative cannot be "
         f"written from its output ({keeps_z}) keeps its pre-activations for the "
-        "backward pass: one more value per unit and row of a minibatch.")]
+        "backward pass: one more value per unit and row of a minibatch. Weights are "
+        "drawn with scikit-learn's factor 2 for 'logistic' and 6 otherwise; with a "
+        "list, each layer's for the activation of the units it feeds, the output "
+        "layer's for the last hidden layer's.")]
     for param in ACTIVATION_PARAMS.values():
         users = [repr(info.name) for info in ACTIVATIONS.values() if param.name in info.params]
         lines += ["", f"    {param.name} : float, default={param.default}",

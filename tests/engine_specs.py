@@ -3,7 +3,7 @@ NumPy reference's outputs (numpy_reference.OUTPUT_ACTIVATION)."""
 from fastmlp._engine._common import Loss, OutActivation
 from fastmlp._registry import ACTIVATIONS
 from fastmlp._spec import HiddenLayer, NetworkSpec
-from numpy_reference import DEFAULT_PARAMS
+from numpy_reference import DEFAULT_PARAMS, hidden_names
 
 # the reference's output names -> (loss, kind of target)
 OUTPUT_LOSSES = {
@@ -30,12 +30,13 @@ OUT_ACTIVATION_CODES = {
 
 def network_spec(layer_units, activation, output, dtype="float64", act_params=None):
     """The spec of a network of these widths, one activation for every hidden
-    layer (act_params: its parameters by estimator name, defaults otherwise),
-    and the reference's `output`."""
+    layer (or a list, one per layer; act_params: their parameters by
+    estimator name, defaults otherwise), and the reference's `output`."""
     loss, target_type = OUTPUT_LOSSES[output]
     p = {**DEFAULT_PARAMS, **(act_params or {})}
-    layer_params = tuple((param, p[param]) for param in ACTIVATIONS[activation].params)
-    hidden = tuple(HiddenLayer(units, activation, layer_params)
-                   for units in layer_units[1:-1])
+    names = hidden_names(activation, len(layer_units) - 2)
+    hidden = tuple(
+        HiddenLayer(units, name, tuple((param, p[param]) for param in ACTIVATIONS[name].params))
+        for units, name in zip(layer_units[1:-1], names))
     return NetworkSpec(layer_units[0], hidden, layer_units[-1], loss, target_type,
                        dtype=dtype)

@@ -44,6 +44,21 @@ HIDDEN = {
 DEFAULT_PARAMS = {name: param.default for name, param in ACTIVATION_PARAMS.items()}
 
 
+def kinks(name, p):
+    """Where f or f' jumps: finite differences are meaningless across them."""
+    if name in ("relu", "leaky_relu", "elu", "selu"):
+        return [0.0]
+    if name == "softplus":
+        return [p["softplus_threshold"] / p["softplus_beta"]]
+    return []
+
+
+def hidden_names(activation, n_hidden):
+    """One name per hidden layer, from a name or a list (aliases resolved)."""
+    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    return [{"sigmoid": "logistic", "swish": "silu"}.get(n, n) for n in names]
+
+
 OUTPUT_ACTIVATION = {
     "squared_error": lambda z: z,
     "poisson": np.exp,
@@ -79,17 +94,18 @@ def unpack(params, layer_units):
 
 
 def forward(params, layer_units, activation, output, X, act_params=None):
-    """Output probabilities/values and the hidden pre-activations;
-    act_params: the activation's parameters by estimator name (defaults
-    otherwise)."""
+    """Output probabilities/values and the hidden pre-activations; activation
+    is one name or one per hidden layer, act_params the activations'
+    parameters by estimator name (defaults otherwise)."""
     p = {**DEFAULT_PARAMS, **(act_params or {})}
     coefs, intercepts = unpack(params, layer_units)
+    names = hidden_names(activation, len(coefs) - 1)
     A, pre = X, []
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         Z = A @ W + b
         if i < len(coefs) - 1:
             pre.append(Z)
-            A = HIDDEN[activation][0](Z, p)
+            A = HIDDEN[names[i]][0](Z, p)
     return OUTPUT_ACTIVATION[output](Z), pre
 
 

@@ -1,9 +1,10 @@
 """The engine's loss and gradient, checked by property-based tests.
 
-For random architectures, activations, losses, dtypes, weights and L2
-strengths: the engine's loss equals an independent NumPy forward pass, and
-its analytic gradient equals central finite differences of its own loss;
-the loss without the backward pass (validation data's) equals it.
+For random architectures, activations (mixed per layer, with their
+parameters), losses, dtypes, weights and L2 strengths, dense and sparse X:
+the engine's loss equals an independent NumPy forward pass, and its analytic
+gradient equals central finite differences of its own loss; the loss without
+the backward pass (validation data's) equals it.
 """
 import numpy as np
 import pytest
@@ -16,12 +17,13 @@ from fastmlp._engine._full_batch import forward_loss, loss_gradient
 from fastmlp._engine._network import Network
 from fastmlp._engine._team import on_threads
 from fastmlp._engine_input import engine_input
-from numpy_reference import forward, loss as reference_loss
+from fastmlp._registry import ACTIVATIONS
+from numpy_reference import forward, hidden_names, kinks, loss as reference_loss
 
 
 def engine_loss_grad(layer_units, activation, output, params, X, Y, sw, alpha, chunk_rows,
-                     n_parts=1):
-    network = Network(network_spec(layer_units, activation, output))
+                     n_parts=1, act_params=None):
+    network = Network(network_spec(layer_units, activation, output, act_params=act_params))
     dtype = params.dtype
     grads = np.full(n_parts * params.shape[0], np.nan, dtype=dtype)
     part_rows = -(-chunk_rows // n_parts)
@@ -62,9 +64,19 @@ def problems(draw):
     else:
         Y = rng.randn(n_samples, n_outputs)
     sw = rng.uniform(0.2, 3, n_samples) if draw(st.booleans()) else None
+    names = sorted(ACTIVATIONS)
+    # one name for all layers, or one per layer
+    activation = (draw(st.sampled_from(names)) if draw(st.booleans())
+                  else [draw(st.sampled_from(names)) for _ in hidden])
     return dict(
         layer_units=layer_units,
-        activation=draw(st.sampled_from(["identity", "logistic", "tanh", "relu"])),
+        activation=activation,
+        # the values that change which layers keep z (negative), and where
+        # softplus's pieces meet
+        act_params=dict(negative_slope=draw(st.sampled_from([0.01, -0.3, 1.5])),
+                        elu_alpha=draw(st.sampled_from([1.0, 0.5, -0.5])),
+                        softplus_beta=draw(st.sampled_from([1.0, 2.0])),
+                        softplus_threshold=draw(st.sampled_from([20.0, 1.0]))),
         output=output,
         params=params,
         X=X,
@@ -81,28 +93,38 @@ def _dense(X):
     return X.toarray() if sp.issparse(X) else X
 
 
+def _away_from_kinks(p, margin):
+    """Whether every hidden pre-activation is at least `margin` from its
+    layer's kinks (where f or f' jumps)."""
+    _, pre = forward(p["params"], p["layer_units"], p["activation"], p["output"],
+                     _dense(p["X"]), p["act_params"])
+    names = hidden_names(p["activation"], len(pre))
+    return all(np.abs(Z - kink).min() > margin
+               for Z, name in zip(pre, names) for kink in kinks(name, p["act_params"]))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_gradient_matches_finite_differences(p):
-    if p["activation"] == "relu":
-        # finite differences are meaningless across relu's kink
-        _, pre = forward(p["params"], p["layer_units"], "relu", p["output"], _dense(p["X"]))
-        assume(all(np.abs(Z).min() > 1e-4 for Z in pre))
+    # finite differences are meaningless across a kink
+    assume(_away_from_kinks(p, 1e-4))
     if p["output"] in ("log_loss", "binary_log_loss"):
         # the loss clips probabilities to [eps, 1 - eps] (as scikit-learn's
         # does) while the gradient is p - y: they agree only off the clip
         P, _ = forward(p["params"], p["layer_units"], p["activation"], p["output"],
-                       _dense(p["X"]))
+                       _dense(p["X"]), p["act_params"])
         assume(np.all((P > 1e-9) & (P < 1 - 1e-9)))
         if p["output"] == "binary_log_loss":
             # log(1 - p) for y = 0 carries 1 - p's rounding, eps / (1 - p)
             # relative, which central differences magnify by 1 / h
             assume(np.all(P[p["Y"] == 0] < 0.99))
     args = (p["layer_units"], p["activation"], p["output"])
-    rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"])
+    rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"],
+            p["act_params"])
     loss, grad = engine_loss_grad(*args, p["params"].copy(), *rest)
 
-    expected = reference_loss(p["params"], *args, _dense(p["X"]), p["Y"], p["sw"], p["alpha"])
+    expected = reference_loss(p["params"], *args, _dense(p["X"]), p["Y"], p["sw"], p["alpha"],
+                              p["act_params"])
     np.testing.assert_allclose(loss, expected, rtol=1e-10, atol=1e-12)
 
     h = 1e-6
@@ -125,10 +147,13 @@ def test_float32_matches_float64(p):
         # each dtype clips probabilities at its own eps (scikit-learn's rule):
         # float32 at 1.2e-7, so the losses part where probabilities go below
         P, _ = forward(p["params"], p["layer_units"], p["activation"], p["output"],
-                       _dense(p["X"]))
+                       _dense(p["X"]), p["act_params"])
         assume(np.all((P > 1e-6) & (P < 1 - 1e-6)))
+    # each dtype decides for itself which side of softplus's threshold z is
+    assume(_away_from_kinks(p, 1e-3))
     args = (p["layer_units"], p["activation"], p["output"])
-    rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"])
+    rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"],
+            p["act_params"])
     loss64, grad64 = engine_loss_grad(*args, p["params"].copy(), *rest)
     loss32, grad32 = engine_loss_grad(*args, p["params"].astype(np.float32), *rest)
     assert grad32.dtype == np.float32
@@ -201,10 +226,10 @@ def test_class_index_targets_are_for_the_softmax_loss_only():
 
 
 def engine_forward_loss(layer_units, activation, output, params, X, Y, sw, alpha, chunk_rows,
-                        n_parts=1, n_threads=None, l2_divisor=None):
+                        n_parts=1, n_threads=None, l2_divisor=None, act_params=None):
     """forward_loss as the validation data's loss runs it; l2_divisor
     defaults to the weights' sum (lbfgs's L2 term)."""
-    network = Network(network_spec(layer_units, activation, output))
+    network = Network(network_spec(layer_units, activation, output, act_params=act_params))
     dtype = params.dtype
     part_rows = -(-chunk_rows // n_parts)
     work = np.empty(n_parts * network.work_size(part_rows, False), dtype=dtype)
@@ -233,10 +258,12 @@ def test_forward_loss_is_lbfgs_loss_without_the_backward_pass(p, dtype):
         targets.append(np.argmax(p["Y"], axis=1).astype(np.intp).reshape(-1, 1))
     for Y in targets:
         rest = (p["X"], Y, p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"])
-        expected, _ = engine_loss_grad(*args, params.copy(), *rest)
-        assert engine_forward_loss(*args, params, *rest) == expected
-        assert engine_forward_loss(*args, params, *rest, n_threads=1) == expected
-        assert on_threads(2, lambda: engine_forward_loss(*args, params, *rest)) == expected
+        expected, _ = engine_loss_grad(*args, params.copy(), *rest,
+                                       act_params=p["act_params"])
+        kw = dict(act_params=p["act_params"])
+        assert engine_forward_loss(*args, params, *rest, **kw) == expected
+        assert engine_forward_loss(*args, params, *rest, n_threads=1, **kw) == expected
+        assert on_threads(2, lambda: engine_forward_loss(*args, params, *rest, **kw)) == expected
     np.testing.assert_array_equal(params, before)
 
 

@@ -51,8 +51,10 @@ def test_losses_belong_to_one_estimator():
 def test_constraints_and_docstrings_list_the_registry():
     names = set(ACTIVATIONS) | set(ACTIVATION_ALIASES)
     for Est in (MLPClassifier, MLPRegressor):
-        (options,) = Est._parameter_constraints["activation"]
+        # one name, or a list of them (checked per layer at fit)
+        options, *sequences = Est._parameter_constraints["activation"]
         assert options.options == names
+        assert sequences == [list, tuple]
         for name, info in ACTIVATIONS.items():
             assert f"{name!r}: {info.formula}" in Est.__doc__
         for alias in ACTIVATION_ALIASES:
