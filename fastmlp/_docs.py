@@ -26,8 +26,8 @@ def _activation_doc():
                         if not info.derivative_from_output(_default_params(info)))
     lines += ["", _paragraph(
         "Definitions are torch.nn.functional's. A layer whose derivative cannot be "
-        f"written from its output ({keeps_z}) keeps its pre-activations for the "
-        "backward pass: one more value per unit and row of a minibatch. Weights are "
+        f"written from its output ({keeps_z}) keeps f'(z), evaluated in the forward "
+        "pass, for the backward pass: one more value per unit and row of a minibatch. Weights are "
         "drawn with scikit-learn's factor 2 for 'logistic' and 6 otherwise; with a "
         "list, each layer's for the activation of the units it feeds, the output "
         "layer's for the last hidden layer's.")]

@@ -42,7 +42,8 @@ class ActivationInfo:
         (at most two).
     derivative_from_output : callable
         ``(params dict) -> bool``: whether f'(z) can be written from the
-        output a = f(z), so the layer need not keep z.
+        output a = f(z); if not, the forward pass evaluates f'(z) and the
+        layer keeps it for the backward pass.
     sklearn_factor : float
         scikit-learn's Glorot factor for ``weight_init="sklearn"``: 2 for
         logistic, 6 for every other activation.
@@ -86,11 +87,11 @@ ACTIVATION_PARAMS = {
     for param in [
         ActivationParam("negative_slope", 0.01, Interval(Real, None, None, closed="neither"),
                         "The slope of 'leaky_relu' below 0. With a negative slope the "
-                        "layers keep their pre-activations for the backward pass."),
+                        "layers keep f'(z) for the backward pass."),
         # scikit-learn's MLP already names the L2 strength alpha
         ActivationParam("elu_alpha", 1.0, Interval(Real, None, None, closed="neither"),
                         "ELU's alpha: 'elu' tends to -elu_alpha below 0. With a "
-                        "negative value the layers keep their pre-activations."),
+                        "negative value the layers keep f'(z) for the backward pass."),
         ActivationParam("softplus_beta", 1.0, Interval(Real, 0, None, closed="neither"),
                         "The sharpness beta of 'softplus'."),
         ActivationParam("softplus_threshold", 20.0,

@@ -9,7 +9,8 @@ that is derived here and nowhere else:
   intercepts of each layer) lives in the flat buffer;
 - the work layout: which columns of a row part's work buffer hold the
   gathered input, targets, sample weights, and each layer's activations,
-  pre-activations (only where the derivative needs them) and deltas;
+  derivatives f'(Z) (only where they cannot be written from the
+  activations) and deltas;
 - the memory a fit needs, estimated before anything is allocated;
 - the multiply-adds per row, which sizes row parts.
 
@@ -44,8 +45,9 @@ class HiddenLayer:
 
     @property
     def keeps_z(self) -> bool:
-        """Whether the layer keeps its pre-activation for the backward pass:
-        only when the derivative cannot be written from the output."""
+        """Whether the layer keeps f'(z), evaluated with f(z) in the forward
+        pass, for the backward pass: only when the derivative cannot be
+        written from the output a = f(z)."""
         info = ACTIVATIONS[self.activation]
         return not info.derivative_from_output(dict(self.activation_params))
 
@@ -71,9 +73,9 @@ class WorkColumns:
     gathering), ``y`` (targets), ``sw`` (sample weights), ``ones`` (a column
     of ones: BLAS sums a delta's columns as a product with it), ``act`` (every
     layer's output A_{l+1}; the output layer's z, then its output), ``pre``
-    (the pre-activations Z_{l+1} of the layers that keep them) and ``delta``
+    (f'(Z_{l+1}) of the layers that keep it) and ``delta``
     (every layer's dLoss/dZ_{l+1}). ``act_cols``, ``pre_cols`` and
-    ``delta_cols`` give each weight layer's column within its block (-1: Z
+    ``delta_cols`` give each weight layer's column within its block (-1: f'(Z)
     not kept).
     """
 

@@ -239,7 +239,7 @@ def _numeric_gradient(model, X, Y, sw, act_params):
 def test_one_sgd_step_follows_the_reference_gradient(activation, act_params, sparse, shuffle):
     # one minibatch of all rows, plain SGD: the step is -lr times the
     # gradient, which must be the NumPy reference loss's, whichever layers
-    # keep z and however the minibatch's rows are read
+    # keep f'(z) and however the minibatch's rows are read
     rng = np.random.RandomState(3)
     X = rng.randn(30, 4)
     y = X[:, 0] - X[:, 1] * X[:, 2]

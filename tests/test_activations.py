@@ -1,16 +1,16 @@
 """The hidden activations' kernels (fastmlp/_engine/_activations): each
-activation and its derivative against a NumPy one-liner and against
-torch.nn.functional, in both dtypes, with NaN and infinities; the layers that
-keep z against those that do not."""
+activation and its derivative (written from the output, or evaluated in the
+forward pass and kept) against a NumPy one-liner and against
+torch.nn.functional, in both dtypes, with NaN and infinities."""
 import numpy as np
 import pytest
 from scipy.special import expit
 
-from fastmlp._engine._activations import DERIVATIVE_FROM_OUTPUT, DERIVATIVE_FROM_Z
+from fastmlp._engine._activations import DERIVATIVE_FROM_OUTPUT, DERIVATIVE_IN_FORWARD
 from fastmlp._engine._common import Activation
 from fastmlp._engine._testing import (
     _activation_derivative_memview,
-    _bias_activation_keep_memview,
+    _bias_activation_derivative_memview,
     _bias_activation_memview,
     _outer_activation_derivative_memview,
 )
@@ -67,13 +67,18 @@ def _code(name):
     return Activation[name.upper()]
 
 
+# the activations whose layers may keep f'(z) from the forward pass
+NEEDS_FORWARD = [name for name in ACTIVATIONS if _code(name) in DERIVATIVE_IN_FORWARD]
+
+
 @pytest.mark.parametrize("name, p", CASES)
 def test_the_engine_has_kernels_for_the_source_the_registry_names(name, p):
-    assert _code(name) in (DERIVATIVE_FROM_Z if _keeps_z(name, p) else DERIVATIVE_FROM_OUTPUT)
+    assert _code(name) in (DERIVATIVE_IN_FORWARD if _keeps_z(name, p)
+                           else DERIVATIVE_FROM_OUTPUT)
 
 
 def test_every_activation_has_kernels():
-    assert DERIVATIVE_FROM_Z | DERIVATIVE_FROM_OUTPUT == {int(code) for code in Activation}
+    assert DERIVATIVE_IN_FORWARD | DERIVATIVE_FROM_OUTPUT == {int(code) for code in Activation}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -88,11 +93,14 @@ def test_bias_activation(dtype, name, p, data):
     got = Z.copy()
     _bias_activation_memview(got, b, _code(name), *_engine_params(name, p))
     np.testing.assert_allclose(got, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
-    if _keeps_z(name, p):
-        kept, A = Z.copy(), np.full_like(Z, np.nan)
-        _bias_activation_keep_memview(kept, A, b, _code(name), *_engine_params(name, p))
-        np.testing.assert_array_equal(kept, Z + b)
+    if name in NEEDS_FORWARD:
+        # training's forward pass gives predictions' activations bit for bit,
+        # and the derivative beside them
+        A, D = Z.copy(), np.full_like(Z, np.nan)
+        _bias_activation_derivative_memview(A, D, b, _code(name), *_engine_params(name, p))
         np.testing.assert_array_equal(A, got)
+        np.testing.assert_allclose(D, HIDDEN[name][1](z, p), rtol=RTOL[dtype],
+                                   atol=RTOL[dtype])
 
 
 def test_logistic_is_finite_for_extreme_inputs():
@@ -102,22 +110,26 @@ def test_logistic_is_finite_for_extreme_inputs():
 
 
 def _derivative_inputs(name, p, dtype, data):
-    """z, the engine's A = f(z), and the source the derivative reads."""
+    """z, the engine's A = f(z), and D = f'(z) where the layer keeps it
+    (else None)."""
     z = data(dtype)
-    A = z.copy()
-    _bias_activation_memview(A, np.zeros(z.shape[1], dtype), _code(name),
-                             *_engine_params(name, p))
-    return z, A, (z if _keeps_z(name, p) else None)
+    A, bias = z.copy(), np.zeros(z.shape[1], dtype)
+    if not _keeps_z(name, p):
+        _bias_activation_memview(A, bias, _code(name), *_engine_params(name, p))
+        return z, A, None
+    D = np.empty_like(z)
+    _bias_activation_derivative_memview(A, D, bias, _code(name), *_engine_params(name, p))
+    return z, A, D
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, p", CASES)
 @pytest.mark.parametrize("data", [_data, _wide])
 def test_activation_derivative(dtype, name, p, data):
-    z, A, Z = _derivative_inputs(name, p, dtype, data)
+    z, A, D = _derivative_inputs(name, p, dtype, data)
     delta = _data(dtype, z.shape, seed=2)
     expected = delta * HIDDEN[name][1](z.astype(np.float64), p)
-    _activation_derivative_memview(delta, A, Z, _code(name), *_engine_params(name, p))
+    _activation_derivative_memview(delta, A, D, _code(name), *_engine_params(name, p))
     np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
@@ -125,11 +137,11 @@ def test_activation_derivative(dtype, name, p, data):
 @pytest.mark.parametrize("name, p", CASES)
 @pytest.mark.parametrize("data", [_data, _wide])
 def test_outer_activation_derivative(dtype, name, p, data):
-    z, A, Z = _derivative_inputs(name, p, dtype, data)
+    z, A, D = _derivative_inputs(name, p, dtype, data)
     d, w = _data(dtype, (z.shape[0],), seed=3), _data(dtype, (z.shape[1],), seed=4)
     expected = np.outer(d, w) * HIDDEN[name][1](z.astype(np.float64), p)
     delta = np.full_like(A, np.nan)
-    _outer_activation_derivative_memview(delta, d, w, A, Z, _code(name),
+    _outer_activation_derivative_memview(delta, d, w, A, D, _code(name),
                                          *_engine_params(name, p))
     np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
 
@@ -151,12 +163,13 @@ def test_nan_propagates(dtype, name, p):
     A = z.copy()
     _bias_activation_memview(A, np.zeros(9, dtype), _code(name), *_engine_params(name, p))
     assert np.array_equal(np.isnan(A), nan)
-    Z = z if _keeps_z(name, p) else None
+    _, A, D = _derivative_inputs(name, p, dtype, lambda dtype: z)
+    assert np.array_equal(np.isnan(A), nan)
     delta = np.ones_like(z)
-    _activation_derivative_memview(delta, A, Z, _code(name), *_engine_params(name, p))
+    _activation_derivative_memview(delta, A, D, _code(name), *_engine_params(name, p))
     assert np.array_equal(np.isnan(delta), nan)
     delta = np.empty_like(z)
-    _outer_activation_derivative_memview(delta, np.ones(3, dtype), np.ones(9, dtype), A, Z,
+    _outer_activation_derivative_memview(delta, np.ones(3, dtype), np.ones(9, dtype), A, D,
                                          _code(name), *_engine_params(name, p))
     assert np.array_equal(np.isnan(delta), nan)
 
@@ -206,12 +219,12 @@ def _torch_function(name, p):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, p", CASES)
 def test_against_torch(dtype, name, p):
-    z, A, Z = _derivative_inputs(name, p, dtype, _data)
+    z, A, D = _derivative_inputs(name, p, dtype, _data)
     delta = _data(dtype, z.shape, seed=2)
     zt = torch.from_numpy(z.copy()).requires_grad_(True)
     out = _torch_function(name, p)(zt)
     out.backward(torch.from_numpy(delta))
     tol = dict(rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
     np.testing.assert_allclose(A, out.detach().numpy(), **tol)
-    _activation_derivative_memview(delta, A, Z, _code(name), *_engine_params(name, p))
+    _activation_derivative_memview(delta, A, D, _code(name), *_engine_params(name, p))
     np.testing.assert_allclose(delta, zt.grad.numpy(), **tol)

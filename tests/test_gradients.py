@@ -71,7 +71,7 @@ def problems(draw):
     return dict(
         layer_units=layer_units,
         activation=activation,
-        # the values that change which layers keep z (negative), and where
+        # the values that change which layers keep f'(z) (negative), and where
         # softplus's pieces meet
         act_params=dict(negative_slope=draw(st.sampled_from([0.01, -0.3, 1.5])),
                         elu_alpha=draw(st.sampled_from([1.0, 0.5, -0.5])),

@@ -2,9 +2,10 @@
 # the fused array loops the network calls.
 #
 # Definitions are PyTorch's (torch.nn.functional). A derivative is written
-# from the output a = f(z) where it can be (the layer then keeps no z), else
-# from z: the registry (fastmlp/_registry.py, derivative_from_output) says
-# which, and the spec keeps z for exactly those layers.
+# from the output a = f(z) where it can be; where it cannot (the registry's
+# derivative_from_output, fastmlp/_registry.py), the forward pass evaluates
+# f'(z) beside f(z), from the same exp, erf or tanh, and the layer keeps it
+# for the backward pass: `*_and_derivative` kernels.
 #
 # Every activation propagates NaN (a NaN z gives NaN), so a layer gone bad
 # reaches the output, where predict's check reports it (issue 10): a select
@@ -21,7 +22,7 @@ from libc.math cimport exp, tanh, expf, tanhf, fabs, fabsf
 
 from ._common cimport Activation, IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, \
     ELU, SELU, GELU, GELU_TANH, SILU, SOFTPLUS
-from .vmath cimport v_exp, v_expm1, v_tanh, v_erf, v_erf_gauss, v_logistic, v_softplus
+from .vmath cimport v_exp, v_expm1, v_log1p, v_tanh, v_erf, v_erf_gauss, v_logistic
 
 cdef extern from *:
     """
@@ -39,8 +40,9 @@ cdef extern from *:
     const double SQRT_2_PI "FASTMLP_SQRT_2_PI"
     const double INV_SQRT_2PI "FASTMLP_1_SQRT_2PI"
 
-# (constants enter float kernels cast to float: a double constant would make
-# the whole expression double, and the loop half as wide)
+# Constants enter the kernels cast to the dtype (Cython writes a bare 1 as
+# 1.0, a double): a double would make a float expression double, round it
+# differently, and halve the loop's width.
 
 
 cdef inline floating identity(floating z) noexcept nogil:
@@ -101,11 +103,19 @@ cdef inline floating leaky_relu(floating z, floating slope) noexcept nogil:
     return z if z > 0 else slope * z
 
 
-cdef inline floating leaky_relu_derivative(floating delta, floating x,
+cdef inline floating leaky_relu_derivative(floating delta, floating a,
                                            floating slope) noexcept nogil:
-    """delta * f'(z) = delta if x > 0 else slope delta, with x = z, or the
-    output a = f(z) when slope >= 0 (a then has z's sign); NaN x gives NaN"""
-    return delta if x > 0 else (slope * delta if x <= 0 else x)
+    """delta * f'(z) = delta if a > 0 else slope delta, written from the
+    output a = f(z) (slope >= 0: a has z's sign); NaN a gives NaN"""
+    return delta if a > 0 else (slope * delta if a <= 0 else a)
+
+
+cdef inline floating leaky_relu_and_derivative(floating z, floating slope,
+                                               floating* derivative) noexcept nogil:
+    """f(z), and f'(z) = 1 if z > 0 else slope (slope < 0: the output no
+    longer has z's sign)"""
+    derivative[0] = <floating>1 if z > 0 else (slope if z <= 0 else z)
+    return leaky_relu(z, slope)
 
 
 cdef inline floating elu(floating z, floating alpha) noexcept nogil:
@@ -122,12 +132,13 @@ cdef inline floating elu_derivative(floating delta, floating a,
     return delta if a > 0 else delta * (a + alpha)
 
 
-cdef inline floating elu_derivative_z(floating delta, floating z,
-                                      floating alpha) noexcept nogil:
-    """delta * f'(z) = delta if z > 0 else delta alpha exp(z), from z (alpha
-    < 0: a no longer has z's sign)"""
-    cdef floating below = delta * alpha * v_exp(z)
-    return delta if z > 0 else below
+cdef inline floating elu_and_derivative(floating z, floating alpha,
+                                        floating* derivative) noexcept nogil:
+    """f(z), and f'(z) = 1 if z > 0 else alpha exp(z) = f(z) + alpha (alpha <
+    0: the output no longer has z's sign)"""
+    cdef floating below = alpha * v_expm1(z)
+    derivative[0] = <floating>1 if z > 0 else below + alpha
+    return z if z > 0 else below
 
 
 cdef inline floating selu(floating z) noexcept nogil:
@@ -146,35 +157,41 @@ cdef inline floating selu_derivative(floating delta, floating a) noexcept nogil:
 
 cdef inline floating gelu(floating z) noexcept nogil:
     """f(z) = z Phi(z) = z (1 + erf(z / sqrt(2))) / 2"""
-    return z * <floating>0.5 * (1 + v_erf(z * <floating>SQRT1_2))
+    return z * (<floating>0.5 * (<floating>1 + v_erf(z * <floating>SQRT1_2)))
 
 
-cdef inline floating gelu_derivative(floating delta, floating z) noexcept nogil:
-    """delta * f'(z) = delta (Phi(z) + z phi(z)), phi(z) = exp(-z**2 / 2) /
-    sqrt(2 pi), from z (one erf call gives both)"""
+cdef inline floating gelu_and_derivative(floating z, floating* derivative) noexcept nogil:
+    """f(z), and f'(z) = Phi(z) + z phi(z), phi(z) = exp(-z**2 / 2) /
+    sqrt(2 pi): one erf call gives Phi and phi (and the same erf as gelu's)"""
     cdef floating gauss
-    cdef floating erf = v_erf_gauss(z * <floating>SQRT1_2, &gauss)
-    return delta * (<floating>0.5 * (1 + erf) + z * (<floating>INV_SQRT_2PI * gauss))
+    cdef floating cdf = <floating>0.5 * (<floating>1 + v_erf_gauss(z * <floating>SQRT1_2, &gauss))
+    derivative[0] = cdf + z * (<floating>INV_SQRT_2PI * gauss)
+    return z * cdf
+
+
+cdef inline floating _gelu_tanh_inner(floating z) noexcept nogil:
+    """tanh(sqrt(2 / pi) (z + 0.044715 z**3))"""
+    return v_tanh(<floating>SQRT_2_PI * (z + <floating>0.044715 * (z * z * z)))
 
 
 cdef inline floating gelu_tanh(floating z) noexcept nogil:
     """f(z) = z (1 + tanh(sqrt(2 / pi) (z + 0.044715 z**3))) / 2"""
-    cdef floating inner = <floating>SQRT_2_PI * (z + <floating>0.044715 * (z * z * z))
-    return <floating>0.5 * z * (1 + v_tanh(inner))
+    return <floating>0.5 * z * (<floating>1 + _gelu_tanh_inner(z))
 
 
-cdef inline floating gelu_tanh_derivative(floating delta, floating z) noexcept nogil:
-    """delta * f'(z) = delta ((1 + t) / 2 + z (1 - t**2) sqrt(2 / pi) (1 +
-    3 0.044715 z**2) / 2), t = tanh(sqrt(2 / pi) (z + 0.044715 z**3)), from
-    z. The second term is 0 wherever |z| > 8 (t rounds to +-1): z is held
-    within 1e4 in it, so that z**2 cannot overflow into 0 * inf."""
-    cdef floating inner = <floating>SQRT_2_PI * (z + <floating>0.044715 * (z * z * z))
-    cdef floating t = v_tanh(inner)
+cdef inline floating gelu_tanh_and_derivative(floating z,
+                                              floating* derivative) noexcept nogil:
+    """f(z), and f'(z) = (1 + t) / 2 + z (1 - t**2) sqrt(2 / pi) (1 + 3
+    0.044715 z**2) / 2, t = tanh(sqrt(2 / pi) (z + 0.044715 z**3)). The
+    second term is 0 wherever |z| > 8 (t rounds to +-1): z is held within 1e4
+    in it, so that z**2 cannot overflow into 0 * inf."""
+    cdef floating t = _gelu_tanh_inner(z)
     cdef floating held = <floating>1e4 if z > <floating>1e4 else z
     held = <floating>-1e4 if held < <floating>-1e4 else held
-    return delta * (<floating>0.5 * (1 + t)
-                    + <floating>0.5 * held * (1 - t * t) * <floating>SQRT_2_PI
-                    * (1 + <floating>(3 * 0.044715) * (held * held)))
+    derivative[0] = (<floating>0.5 * (<floating>1 + t)
+                     + <floating>0.5 * held * (<floating>1 - t * t) * <floating>SQRT_2_PI
+                     * (<floating>1 + <floating>(3 * 0.044715) * (held * held)))
+    return <floating>0.5 * z * (<floating>1 + t)
 
 
 cdef inline floating silu(floating z) noexcept nogil:
@@ -182,43 +199,48 @@ cdef inline floating silu(floating z) noexcept nogil:
     return z * v_logistic(z)
 
 
-cdef inline floating silu_derivative(floating delta, floating z) noexcept nogil:
-    """delta * f'(z) = delta s (1 + z (1 - s)), s = logistic(z), from z"""
+cdef inline floating silu_and_derivative(floating z, floating* derivative) noexcept nogil:
+    """f(z), and f'(z) = s (1 + z (1 - s)), s = logistic(z)"""
     cdef floating s = v_logistic(z)
-    return delta * s * (1 + z * (1 - s))
+    derivative[0] = s * (<floating>1 + z * (<floating>1 - s))
+    return z * s
 
 
-cdef inline floating softplus(floating z, floating beta,
-                              floating threshold) noexcept nogil:
-    """f(z) = log(1 + exp(beta z)) / beta, or z where beta z > threshold"""
+cdef inline floating softplus_and_derivative(floating z, floating beta, floating threshold,
+                                             floating* derivative) noexcept nogil:
+    """f(z) = log(1 + exp(beta z)) / beta, or z where beta z > threshold;
+    f'(z) = logistic(beta z), or 1 there. With e = exp(-|beta z|):
+    log(1 + exp(beta z)) = max(beta z, 0) + log1p(e) and logistic(beta z) =
+    (1 if beta z >= 0 else e) / (1 + e), so nothing overflows and one exp
+    serves both."""
     cdef floating bz = beta * z
-    cdef floating smooth = v_softplus(bz) / beta
+    cdef floating e = v_exp(bz if bz < 0 else -bz)
+    cdef floating smooth = ((bz if bz > 0 else <floating>0) + v_log1p(e)) / beta
+    derivative[0] = (<floating>1 if bz > threshold
+                     else (<floating>1 if bz >= 0 else e) / (<floating>1 + e))
     return z if bz > threshold else smooth
 
 
-cdef inline floating softplus_derivative(floating delta, floating z, floating beta,
-                                         floating threshold) noexcept nogil:
-    """delta * f'(z) = delta logistic(beta z), or delta where beta z >
-    threshold, from z (the output cannot tell the two pieces apart)"""
-    cdef floating bz = beta * z
-    cdef floating smooth = delta * v_logistic(bz)
-    return delta if bz > threshold else smooth
+cdef inline floating softplus(floating z, floating beta, floating threshold) noexcept nogil:
+    """f(z) = log(1 + exp(beta z)) / beta, or z where beta z > threshold"""
+    cdef floating unused
+    return softplus_and_derivative(z, beta, threshold, &unused)
 
 
-cdef void bias_activation(floating* Z, const floating* bias,
+cdef void bias_activation(floating* A, const floating* bias,
                           Py_ssize_t n_samples, Py_ssize_t n_units,
                           int activation, const double* params) noexcept nogil
 
-cdef void bias_activation_keep(floating* Z, floating* A, const floating* bias,
-                               Py_ssize_t n_samples, Py_ssize_t n_units,
-                               int activation, const double* params) noexcept nogil
+cdef void bias_activation_derivative(floating* A, floating* D, const floating* bias,
+                                     Py_ssize_t n_samples, Py_ssize_t n_units,
+                                     int activation, const double* params) noexcept nogil
 
-cdef void activation_derivative(floating* delta, const floating* A, const floating* Z,
+cdef void activation_derivative(floating* delta, const floating* A, const floating* D,
                                 Py_ssize_t n_samples, Py_ssize_t n_units,
                                 int activation, const double* params) noexcept nogil
 
 cdef void outer_activation_derivative(floating* delta, const floating* d,
                                       const floating* w, const floating* A,
-                                      const floating* Z,
+                                      const floating* D,
                                       Py_ssize_t n_samples, Py_ssize_t n_units,
                                       int activation, const double* params) noexcept nogil

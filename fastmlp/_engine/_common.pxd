@@ -53,7 +53,8 @@ cdef struct Layer:
     double act_params[2]     # the activation's parameters, registry order
     # columns of the work blocks (times a row part's max_rows: offsets)
     Py_ssize_t act_col       # A_{l+1} in the activation block
-    Py_ssize_t pre_col       # Z_{l+1} in the pre-activation block, -1: not kept
+    Py_ssize_t pre_col       # f'(Z_{l+1}) in the pre-activation block, -1: not
+                             # kept (the derivative is written from A_{l+1})
     Py_ssize_t delta_col     # dLoss/dZ_{l+1} in the delta block
 
 
@@ -78,8 +79,8 @@ cdef struct PartLayout:
     Py_ssize_t sw            # gathered sample weights
     Py_ssize_t ones          # max_rows ones: column sums as a BLAS gemv
     Py_ssize_t act           # the activation block
-    Py_ssize_t pre           # the pre-activation block (layers that keep Z);
-                             # -1: none (predictions need no Z)
+    Py_ssize_t pre           # the pre-activation block (f'(Z) of the layers
+                             # that keep it); -1: none (predictions)
     Py_ssize_t delta         # the delta block
     Py_ssize_t size
 

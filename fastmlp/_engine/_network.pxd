@@ -46,11 +46,12 @@ cdef inline floating* layer_activations(const Net* net, floating* work,
     return work + part.act + part.max_rows * net.layers[layer].act_col
 
 
-cdef inline floating* layer_pre_activations(const Net* net, floating* work,
-                                            const PartLayout* part,
-                                            Py_ssize_t layer) noexcept nogil:
-    """Z_{layer+1}, the pre-activation of weight layer `layer`'s output, or
-    NULL: the layer does not keep it, or the layout has no Z (predictions)"""
+cdef inline floating* layer_derivatives(const Net* net, floating* work,
+                                        const PartLayout* part,
+                                        Py_ssize_t layer) noexcept nogil:
+    """f'(Z_{layer+1}), kept by the forward pass for a layer whose derivative
+    cannot be written from its output (in the pre-activation block), or
+    NULL: the layer keeps none, or the layout has no such block (predictions)"""
     cdef Py_ssize_t col = net.layers[layer].pre_col
     if col < 0 or part.pre < 0:
         return NULL

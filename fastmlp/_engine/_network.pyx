@@ -4,24 +4,24 @@ over one row part.
 A `Network` is built from a `NetworkSpec` (fastmlp/_spec.py), which alone
 derives where every parameter group lives in the flat buffer and which
 columns of a row part's work buffer hold what; the passes only read those
-offsets. Activations, pre-activations (for layers whose derivative needs
-them) and deltas live in one work buffer per row part, allocated once per
-fit, so no pass allocates.
+offsets. Activations, derivatives f'(Z) (for layers whose derivative cannot
+be written from their output) and deltas live in one work buffer per row
+part, allocated once per fit, so no pass allocates.
 """
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
 from . import _common
 from ._blas cimport _gemm, _gemv, NoTrans, Trans
-from ._activations cimport bias_activation, bias_activation_keep, \
+from ._activations cimport bias_activation, bias_activation_derivative, \
     activation_derivative, outer_activation_derivative
-from ._activations import DERIVATIVE_FROM_OUTPUT, DERIVATIVE_FROM_Z
+from ._activations import DERIVATIVE_FROM_OUTPUT, DERIVATIVE_IN_FORWARD
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 from ._narrow cimport is_narrow, narrow_product, narrow_gradient
 
 # The codes each kernel knows (activations: DERIVATIVE_FROM_OUTPUT and
-# DERIVATIVE_FROM_Z); anything else is refused when a network is built, so no
-# kernel ever meets an unknown code.
+# DERIVATIVE_IN_FORWARD); anything else is refused when a network is built,
+# so no kernel ever meets an unknown code.
 _LOSSES = frozenset(int(code) for code in _common.Loss)
 _OUT_ACTIVATIONS = frozenset(int(code) for code in _common.OutActivation)
 
@@ -41,10 +41,11 @@ cdef class Network:
         cdef Py_ssize_t l, n_layers = spec.n_layers
         cdef Layer* layer
         codes = [spec.hidden_activation_code(l) for l in range(n_layers - 1)]
-        # each layer's derivative is written from z where it keeps z, else
-        # from its output: the kernels for that source must exist
+        # each layer's derivative is evaluated in the forward pass where the
+        # layer keeps it, else written from its output: the kernels for that
+        # way must exist
         unknown = [c for c, hidden in zip(codes, spec.hidden)
-                   if c not in (DERIVATIVE_FROM_Z if hidden.keeps_z
+                   if c not in (DERIVATIVE_IN_FORWARD if hidden.keeps_z
                                 else DERIVATIVE_FROM_OUTPUT)]
         if unknown or spec.loss_code not in _LOSSES \
                 or spec.out_activation_code not in _OUT_ACTIVATIONS:
@@ -135,40 +136,36 @@ cdef void forward(const Net* net, const floating* params,
                   Py_ssize_t n_rows,
                   floating* work,             # OUT every layer's output
                   const PartLayout* part) noexcept nogil:
-    """A_{l+1} = f(A_l @ W_l + b_l) for the hidden layers, and Z_{l+1} =
-    A_l @ W_l + b_l for those that keep it (training); the output layer is
-    left as A_{L-1} @ W_{L-1}, for the caller's fused output pass"""
+    """A_{l+1} = f(A_l @ W_l + b_l) for the hidden layers, and D_{l+1} =
+    f'(A_l @ W_l + b_l) for those that keep it (training); the output layer
+    is left as A_{L-1} @ W_{L-1}, for the caller's fused output pass"""
     cdef Py_ssize_t l
     cdef const Layer* layer
     cdef floating* A_out
-    cdef floating* Z_out
-    cdef floating* product
+    cdef floating* D_out
     cdef const floating* W
     for l in range(net.n_layers):
         layer = &net.layers[l]
         A_out = layer_activations(net, work, part, l)
-        Z_out = layer_pre_activations(net, work, part, l)
-        # the product goes into Z where the layer keeps it, else into A,
-        # which the activation then overwrites in place
-        product = Z_out if Z_out != NULL else A_out
         W = params + layer.coef
         if l > 0:
             _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
                   layer_activations(net, work, part, l - 1), layer.n_in, W, layer.n_out,
-                  0, product, layer.n_out)
+                  0, A_out, layer.n_out)
         elif inp.x != NULL and is_narrow(layer.n_in, layer.n_out):
-            narrow_product(<floating*>inp.x, W, product, n_rows, layer.n_in, layer.n_out)
+            narrow_product(<floating*>inp.x, W, A_out, n_rows, layer.n_in, layer.n_out)
         elif inp.x != NULL:
             _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
-                  <floating*>inp.x, layer.n_in, W, layer.n_out, 0, product, layer.n_out)
+                  <floating*>inp.x, layer.n_in, W, layer.n_out, 0, A_out, layer.n_out)
         else:
             csr_rows_dot(<floating*>inp.data, inp.indices, inp.indptr, inp.rows,
-                         inp.row_start, n_rows, W, layer.n_out, product)
+                         inp.row_start, n_rows, W, layer.n_out, A_out)
         if l + 1 == net.n_layers:
             break
-        if Z_out != NULL:
-            bias_activation_keep(Z_out, A_out, params + layer.intercept, n_rows,
-                                 layer.n_out, layer.activation, layer.act_params)
+        D_out = layer_derivatives(net, work, part, l)
+        if D_out != NULL:
+            bias_activation_derivative(A_out, D_out, params + layer.intercept, n_rows,
+                                       layer.n_out, layer.activation, layer.act_params)
         else:
             bias_activation(A_out, params + layer.intercept, n_rows, layer.n_out,
                             layer.activation, layer.act_params)
@@ -182,7 +179,7 @@ cdef void backward(const Net* net, const floating* params,
                    const PartLayout* part, bint accumulate) noexcept nogil:
     """grad W_l (+)= A_l.T @ delta_{l+1}, grad b_l (+)= column sums of
     delta_{l+1}, delta_l = (delta_{l+1} @ W_l.T) * f'(z_l), from the output
-    layer down, f' written from A_l or, where the layer keeps it, from Z_l;
+    layer down, f' written from A_l or, where the layer keeps it, D_l;
     unscaled (see finalize_gradient). Needs fill_ones(work)."""
     cdef Py_ssize_t l
     cdef const Layer* layer
@@ -223,7 +220,7 @@ cdef void backward(const Net* net, const floating* params,
             outer_activation_derivative(layer_delta(net, work, part, l - 1), D,
                                         params + layer.coef,
                                         layer_activations(net, work, part, l - 1),
-                                        layer_pre_activations(net, work, part, l - 1),
+                                        layer_derivatives(net, work, part, l - 1),
                                         n_rows, layer.n_in, below.activation,
                                         below.act_params)
         else:
@@ -232,7 +229,7 @@ cdef void backward(const Net* net, const floating* params,
                   0, layer_delta(net, work, part, l - 1), layer.n_in)
             activation_derivative(layer_delta(net, work, part, l - 1),
                                   layer_activations(net, work, part, l - 1),
-                                  layer_pre_activations(net, work, part, l - 1),
+                                  layer_derivatives(net, work, part, l - 1),
                                   n_rows, layer.n_in, below.activation,
                                   below.act_params)
 

@@ -7,7 +7,7 @@ import numpy as np
 from cython cimport floating
 
 from ._blas cimport BLAS_Trans, Trans, _gemm, _axpy, _dot
-from ._activations cimport bias_activation, bias_activation_keep, \
+from ._activations cimport bias_activation, bias_activation_derivative, \
     activation_derivative, outer_activation_derivative
 from ._losses cimport output_loss_delta, output_activation
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate
@@ -60,48 +60,48 @@ def _narrow_gradient_memview(const floating[:, ::1] A, const floating[:, ::1] D,
 
 # _activations
 
-def _bias_activation_memview(floating[:, ::1] Z, const floating[::1] bias, int activation,
+def _bias_activation_memview(floating[:, ::1] A, const floating[::1] bias, int activation,
                              double p0=0, double p1=0):
-    """Z = f(Z + bias) in place; p0, p1: the activation's parameters."""
+    """A = f(A + bias) in place; p0, p1: the activation's parameters."""
     cdef double params[2]
     params[0], params[1] = p0, p1
-    bias_activation(&Z[0, 0], &bias[0], Z.shape[0], Z.shape[1], activation, params)
+    bias_activation(&A[0, 0], &bias[0], A.shape[0], A.shape[1], activation, params)
 
 
-def _bias_activation_keep_memview(floating[:, ::1] Z, floating[:, ::1] A,
-                                  const floating[::1] bias, int activation,
-                                  double p0=0, double p1=0):
-    """Z += bias, A = f(Z)."""
+def _bias_activation_derivative_memview(floating[:, ::1] A, floating[:, ::1] D,
+                                        const floating[::1] bias, int activation,
+                                        double p0=0, double p1=0):
+    """z = A + bias; A = f(z), D = f'(z)."""
     cdef double params[2]
     params[0], params[1] = p0, p1
-    bias_activation_keep(&Z[0, 0], &A[0, 0], &bias[0], Z.shape[0], Z.shape[1],
-                         activation, params)
+    bias_activation_derivative(&A[0, 0], &D[0, 0], &bias[0], A.shape[0], A.shape[1],
+                               activation, params)
 
 
 def _activation_derivative_memview(floating[:, ::1] delta, const floating[:, ::1] A,
-                                   const floating[:, ::1] Z, int activation,
+                                   const floating[:, ::1] D, int activation,
                                    double p0=0, double p1=0):
-    """delta *= f'(z) in place, from A = f(z), or from Z unless it is None."""
+    """delta *= f'(z) in place: D unless it is None, else from A = f(z)."""
     cdef double params[2]
-    cdef const floating* z = NULL
+    cdef const floating* d = NULL
     params[0], params[1] = p0, p1
-    if Z is not None:
-        z = &Z[0, 0]
-    activation_derivative(&delta[0, 0], &A[0, 0], z, delta.shape[0], delta.shape[1],
+    if D is not None:
+        d = &D[0, 0]
+    activation_derivative(&delta[0, 0], &A[0, 0], d, delta.shape[0], delta.shape[1],
                           activation, params)
 
 
 def _outer_activation_derivative_memview(floating[:, ::1] delta, const floating[::1] d,
                                          const floating[::1] w, const floating[:, ::1] A,
-                                         const floating[:, ::1] Z, int activation,
+                                         const floating[:, ::1] D, int activation,
                                          double p0=0, double p1=0):
-    """delta = outer(d, w) * f'(z), from A = f(z), or from Z unless it is None."""
+    """delta = outer(d, w) * f'(z): D unless it is None, else from A = f(z)."""
     cdef double params[2]
-    cdef const floating* z = NULL
+    cdef const floating* kept = NULL
     params[0], params[1] = p0, p1
-    if Z is not None:
-        z = &Z[0, 0]
-    outer_activation_derivative(&delta[0, 0], &d[0], &w[0], &A[0, 0], z, delta.shape[0],
+    if D is not None:
+        kept = &D[0, 0]
+    outer_activation_derivative(&delta[0, 0], &d[0], &w[0], &A[0, 0], kept, delta.shape[0],
                                 delta.shape[1], activation, params)
 
 
