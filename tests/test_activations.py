@@ -228,3 +228,53 @@ def test_against_torch(dtype, name, p):
     np.testing.assert_allclose(A, out.detach().numpy(), **tol)
     _activation_derivative_memview(delta, A, D, _code(name), *_engine_params(name, p))
     np.testing.assert_allclose(delta, zt.grad.numpy(), **tol)
+
+
+# -- builds for wider vectors ----------------------------------------------------------
+
+_DIGEST = r"""
+import hashlib, sys
+import numpy as np
+sys.path[:0] = [{tests!r}]
+from fastmlp._engine import _activations
+from test_activations import CASES, _code, _data, _derivative_inputs, _engine_params, _wide
+from fastmlp._engine._testing import (_activation_derivative_memview,
+                                     _outer_activation_derivative_memview)
+h = hashlib.sha256()
+for case in CASES:
+    name, p = case.values
+    for dtype in (np.float32, np.float64):
+        for data in (_data, _wide):
+            z, A, D = _derivative_inputs(name, p, dtype, data)
+            delta = _data(dtype, z.shape, seed=2)
+            _activation_derivative_memview(delta, A, D, _code(name), *_engine_params(name, p))
+            outer = np.empty_like(A)
+            _outer_activation_derivative_memview(outer, _data(dtype, (z.shape[0],), seed=3),
+                                                 _data(dtype, (z.shape[1],), seed=4), A, D,
+                                                 _code(name), *_engine_params(name, p))
+            for array in (A, D, delta, outer):
+                if array is not None:
+                    h.update(array.tobytes())
+print(_activations.ISA, h.hexdigest())
+"""
+
+
+def test_every_build_of_the_loops_gives_the_same_bits():
+    # setup.py builds the loops again for AVX2 and AVX-512 (x86-64); each
+    # build this CPU runs must give the baseline's results bit for bit
+    import os
+    import subprocess
+    import sys
+
+    from fastmlp._engine import _activations
+
+    script = _DIGEST.format(tests=os.path.dirname(__file__))
+    results = {}
+    for isa in ("baseline", "avx2", "avx512"):
+        env = {**os.environ, "FASTMLP_ISA": isa}
+        out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                             capture_output=True, text=True).stdout.split()
+        results[out[0]] = out[1]
+    assert "baseline" in results
+    assert _activations.ISA in results   # the default is the widest one
+    assert len(set(results.values())) == 1, results

@@ -18,6 +18,12 @@ Design
   loop is ours, fused (bias + activation, derivative x delta, output
   activation + loss + delta, the whole optimizer step), on float32 or
   float64 through Cython's fused types.
+- The activations' loops are the one place transcendentals dominate: on
+  x86-64, setup.py builds `_activations` again for AVX2 and for AVX-512, and
+  the baseline module hands out the widest build the CPU runs when it is
+  imported (`_activations.ISA`; the environment variable FASTMLP_ISA caps
+  it). Every build gives the same results bit for bit (no contraction into
+  fused multiply-adds; elementwise loops).
 - Training and inference each run as one call with the GIL released: an
   epoch of minibatches (`_epochs.pyx`), lbfgs's full-batch loss and
   gradient (`_full_batch.pyx`), a prediction (`_inference.pyx`). Buffers are

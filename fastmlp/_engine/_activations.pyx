@@ -11,6 +11,59 @@ whose derivative cannot be written from its output also writes D = f'(Z)
 f(Z), and its backward pass multiplies by D.
 """
 
+import os
+from importlib import import_module
+
+cdef extern from *:
+    """
+    /* 0 for the baseline build of this module; setup.py compiles it again
+       for wider vectors with FASTMLP_ISA_BUILD 1 (AVX2) and 2 (AVX-512) */
+    #ifndef FASTMLP_ISA_BUILD
+    #define FASTMLP_ISA_BUILD 0
+    #endif
+    /* the widest of those builds this CPU (and its OS) runs */
+    static int fastmlp_isa_level(void) {
+    #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+                && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+            return 2;
+        if (__builtin_cpu_supports("avx2"))
+            return 1;
+    #endif
+        return 0;
+    }
+    """
+    const int ISA_BUILD "FASTMLP_ISA_BUILD"
+    int isa_level "fastmlp_isa_level"() noexcept nogil
+
+_ISA_NAMES = ("baseline", "avx2", "avx512")
+
+
+def _widest_build():
+    """The name of the widest build of these loops that this CPU runs and
+    setup.py built, and its module (None: this one). FASTMLP_ISA
+    ("baseline", "avx2", "avx512") caps it, to compare builds."""
+    cap = os.environ.get("FASTMLP_ISA", "avx512")
+    level = min(isa_level(), _ISA_NAMES.index(cap) if cap in _ISA_NAMES else 0)
+    for level in range(level, 0, -1):
+        try:
+            return _ISA_NAMES[level], import_module(f"{__package__}._activations_"
+                                                    f"{_ISA_NAMES[level]}")
+        except ImportError:   # not built for this platform
+            continue
+    return "baseline", None
+
+
+# Modules that cimport the loops below read them from __pyx_capi__ when they
+# are imported, after this: the baseline build hands out the widest build's.
+if ISA_BUILD == 0:
+    ISA, _build = _widest_build()
+    if _build is not None:
+        globals()["__pyx_capi__"].update(_build.__pyx_capi__)
+else:
+    ISA = _ISA_NAMES[ISA_BUILD]
+
 # The activations each derivative source has kernels for; Network checks
 # every layer against them, so the loops below never meet a code they lack.
 DERIVATIVE_FROM_OUTPUT = frozenset(int(code) for code in (
