@@ -51,6 +51,8 @@ class Case:
         Libraries that run this case.
     skip_notes : dict
         Why a library of :data:`ALL_PEERS` does not run this case.
+    activation : str
+        The hidden layers' activation (benchmarks/activations.py varies it).
     """
 
     name: str
@@ -67,6 +69,7 @@ class Case:
     n_calls: int = 0
     peers: tuple = ALL_PEERS
     skip_notes: dict = field(default_factory=dict)
+    activation: str = "relu"
 
 
 @lru_cache(maxsize=None)

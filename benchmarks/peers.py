@@ -17,7 +17,7 @@ def estimator_params(case):
     """
     return dict(
         hidden_layer_sizes=case.hidden,
-        activation="relu",
+        activation=case.activation,
         solver=case.solver,
         alpha=1e-4,
         batch_size=case.batch_size,

@@ -21,7 +21,7 @@ from benchmarks import machine, report  # noqa: E402
 from benchmarks.peers import load_peers  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-EXTRAS = ("memory", "threads", "contention", "callbacks", "scaling")
+EXTRAS = ("memory", "threads", "contention", "callbacks", "scaling", "activations")
 DTYPES = {"float32": ["float32"], "float64": ["float64"],
           "both": ["float32", "float64"]}
 
@@ -168,6 +168,13 @@ def main(argv=None):
         log("callbacks")
         sections.append(("Callbacks: what a ProgressBar costs",
                          callbacks.measure(dtypes[0], args.repeats, args.quick, log=log)))
+    if "activations" in args.selected:
+        from benchmarks import activations
+
+        log("activations")
+        sections.append(("Activations beyond scikit-learn's",
+                         activations.measure(peers, dtypes, args.repeats, args.quick,
+                                             log=log)))
     if "scaling" in args.selected:
         from benchmarks import scaling
 

@@ -1,7 +1,8 @@
 """The PyTorch peer: a plain hand-written loop equivalent to scikit-learn's MLP.
 
 What a user would write to train the same model in PyTorch on the CPU: the
-same layer sizes with relu hidden layers, the same output and loss (softmax +
+same layer sizes and hidden activation (relu unless the case says otherwise;
+torch.nn's module of the same name and defaults), the same output and loss (softmax +
 cross-entropy, one logistic unit for two classes, half squared error for
 regression), Adam with scikit-learn's hyperparameters, scikit-learn's L2 term
 ``0.5 * alpha * ||W||^2 / batch_size`` on weights only, the same batch size, a
@@ -78,13 +79,16 @@ class TorchPeer:
     def _dtype(self, X):
         return torch.float32 if X.dtype == np.float32 else torch.float64
 
-    def _network(self, sizes, dtype, sparse):
+    def _network(self, sizes, dtype, sparse, activation="relu"):
+        hidden = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "elu": nn.ELU,
+                  "leaky_relu": nn.LeakyReLU, "selu": nn.SELU, "tanh": nn.Tanh,
+                  "logistic": nn.Sigmoid, "softplus": nn.Softplus}[activation]
         layers = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             linear = SparseLinear if sparse and i == 0 else nn.Linear
             layers.append(linear(fan_in, fan_out, dtype=dtype))
             if i < len(sizes) - 2:
-                layers.append(nn.ReLU())
+                layers.append(hidden())
         return nn.Sequential(*layers)
 
     def _tensor(self, X, rows=None):
@@ -111,7 +115,8 @@ class TorchPeer:
             classes, binary, n_outputs = None, False, 1
             target = torch.from_numpy(np.asarray(y, dtype=X.dtype)).unsqueeze(1)
         sparse = sp.issparse(X)
-        net = self._network([n_features, *case.hidden, n_outputs], dtype, sparse)
+        net = self._network([n_features, *case.hidden, n_outputs], dtype, sparse,
+                            case.activation)
         weights = [m.weight for m in net if hasattr(m, "weight")]
         opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, betas=BETAS,
                                eps=EPSILON)
