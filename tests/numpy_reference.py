@@ -1,5 +1,7 @@
 """An independent plain-NumPy MLP: the reference the engine's kernels and
-passes are tested against. Written from the formulas, not from the engine."""
+passes are tested against. Written from the formulas, not from the engine.
+Beside it, the hidden activations as torch.nn.functional has them (TORCH),
+for the tests that run where torch is installed."""
 import numpy as np
 from scipy.special import expit, ndtr, xlogy
 
@@ -39,6 +41,22 @@ HIDDEN = {
                                        / p["softplus_beta"]),
                  lambda z, p: np.where(p["softplus_beta"] * z > p["softplus_threshold"], 1.0,
                                        expit(p["softplus_beta"] * z))),
+}
+
+# name -> (torch, z, p) -> f(z) in torch.nn.functional's own terms
+TORCH = {
+    "identity": lambda torch, z, p: z,
+    "logistic": lambda torch, z, p: torch.sigmoid(z),
+    "tanh": lambda torch, z, p: torch.tanh(z),
+    "relu": lambda torch, z, p: torch.nn.functional.relu(z),
+    "leaky_relu": lambda torch, z, p: torch.nn.functional.leaky_relu(z, p["negative_slope"]),
+    "elu": lambda torch, z, p: torch.nn.functional.elu(z, p["elu_alpha"]),
+    "selu": lambda torch, z, p: torch.nn.functional.selu(z),
+    "gelu": lambda torch, z, p: torch.nn.functional.gelu(z),
+    "gelu_tanh": lambda torch, z, p: torch.nn.functional.gelu(z, approximate="tanh"),
+    "silu": lambda torch, z, p: torch.nn.functional.silu(z),
+    "softplus": lambda torch, z, p: torch.nn.functional.softplus(
+        z, p["softplus_beta"], p["softplus_threshold"]),
 }
 
 DEFAULT_PARAMS = {name: param.default for name, param in ACTIVATION_PARAMS.items()}

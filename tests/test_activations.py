@@ -15,7 +15,7 @@ from fastmlp._engine._testing import (
     _outer_activation_derivative_memview,
 )
 from fastmlp._registry import ACTIVATION_PARAMS, ACTIVATIONS
-from numpy_reference import DEFAULT_PARAMS, HIDDEN
+from numpy_reference import DEFAULT_PARAMS, HIDDEN, TORCH
 
 DTYPES = [np.float32, np.float64]
 # float32 kernels against a float64 reference; float64 within a few ulp of
@@ -79,6 +79,11 @@ def test_the_engine_has_kernels_for_the_source_the_registry_names(name, p):
 
 def test_every_activation_has_kernels():
     assert DERIVATIVE_IN_FORWARD | DERIVATIVE_FROM_OUTPUT == {int(code) for code in Activation}
+
+
+def test_every_activation_has_its_references():
+    # a new activation needs its NumPy one-liners and torch's equivalent
+    assert set(HIDDEN) == set(TORCH) == set(ACTIVATIONS)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -198,23 +203,6 @@ except ImportError:  # pragma: no cover - torch is an optional test peer
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
 
-def _torch_function(name, p):
-    F = torch.nn.functional
-    return {
-        "identity": lambda z: z,
-        "logistic": torch.sigmoid,
-        "tanh": torch.tanh,
-        "relu": F.relu,
-        "leaky_relu": lambda z: F.leaky_relu(z, p["negative_slope"]),
-        "elu": lambda z: F.elu(z, p["elu_alpha"]),
-        "selu": F.selu,
-        "gelu": F.gelu,
-        "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"),
-        "silu": F.silu,
-        "softplus": lambda z: F.softplus(z, p["softplus_beta"], p["softplus_threshold"]),
-    }[name]
-
-
 @needs_torch
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, p", CASES)
@@ -222,7 +210,7 @@ def test_against_torch(dtype, name, p):
     z, A, D = _derivative_inputs(name, p, dtype, _data)
     delta = _data(dtype, z.shape, seed=2)
     zt = torch.from_numpy(z.copy()).requires_grad_(True)
-    out = _torch_function(name, p)(zt)
+    out = TORCH[name](torch, zt, p)
     out.backward(torch.from_numpy(delta))
     tol = dict(rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
     np.testing.assert_allclose(A, out.detach().numpy(), **tol)
