@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._registry import ACTIVATION_ALIASES, ACTIVATIONS
 
 N_EXAMPLES = int(os.environ.get("FASTMLP_FUZZ_EXAMPLES", "500"))
 
@@ -81,9 +82,18 @@ def problems(draw):
     else:
         y = rng.poisson(2.0, size=n_samples).astype(float)
 
+    hidden = tuple(draw(st.lists(st.integers(1, 8), max_size=3)))
+    # every activation and alias, one for all layers or one per layer, with
+    # parameter values that change what a layer keeps for the backward pass
+    names = sorted(ACTIVATIONS) + sorted(ACTIVATION_ALIASES)
     params = dict(
-        hidden_layer_sizes=tuple(draw(st.lists(st.integers(1, 8), max_size=3))),
-        activation=draw(st.sampled_from(["identity", "logistic", "tanh", "relu"])),
+        hidden_layer_sizes=hidden,
+        activation=(draw(st.sampled_from(names)) if draw(st.booleans())
+                    else [draw(st.sampled_from(names)) for _ in hidden]),
+        negative_slope=draw(st.sampled_from([0.01, -0.5, 2.0])),
+        elu_alpha=draw(st.sampled_from([1.0, -1.0])),
+        softplus_beta=draw(st.sampled_from([1.0, 3.0])),
+        softplus_threshold=draw(st.sampled_from([20.0, 0.5])),
         solver=draw(st.sampled_from(["adam", "sgd", "lbfgs"])),
         alpha=draw(st.sampled_from([0.0, 1e-4, 1.0])),
         max_iter=draw(st.integers(1, 3)),
