@@ -153,44 +153,58 @@ def test_outer_activation_derivative(dtype, name, p, data):
 
 # -- NaN and infinities ----------------------------------------------------------------
 
-# scikit-learn's four are its bits; relu's NaN is another change's
-NEW = [case for case in CASES
-       if case.values[0] not in ("identity", "logistic", "tanh", "relu")]
+# scikit-learn's derivatives written from the output keep delta for a NaN a
+# (relu's delta[a == 0] = 0, identity's delta): a NaN reaches a layer's
+# derivative only after it has reached the output and the loss
+KEEP_DELTA_FOR_NAN = {"identity", "relu"}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name, p", NEW)
+@pytest.mark.parametrize("name, p", CASES)
 def test_nan_propagates(dtype, name, p):
-    # NaN in every lane of a vector and in the scalar tail
+    # issue 10: a NaN pre-activation gives NaN, never 0 (relu once hid a
+    # layer gone bad from predict's output check). NaN in every lane of a
+    # vector and in the scalar tail.
     z = np.full((3, 9), np.nan, dtype)
     z[1, ::2] = 1.0
     nan = np.isnan(z)
-    A = z.copy()
-    _bias_activation_memview(A, np.zeros(9, dtype), _code(name), *_engine_params(name, p))
-    assert np.array_equal(np.isnan(A), nan)
     _, A, D = _derivative_inputs(name, p, dtype, lambda dtype: z)
     assert np.array_equal(np.isnan(A), nan)
+    expected = np.zeros_like(nan) if name in KEEP_DELTA_FOR_NAN else nan
+    if D is not None:
+        assert np.array_equal(np.isnan(D), nan)
     delta = np.ones_like(z)
     _activation_derivative_memview(delta, A, D, _code(name), *_engine_params(name, p))
-    assert np.array_equal(np.isnan(delta), nan)
+    assert np.array_equal(np.isnan(delta), expected)
     delta = np.empty_like(z)
     _outer_activation_derivative_memview(delta, np.ones(3, dtype), np.ones(9, dtype), A, D,
                                          _code(name), *_engine_params(name, p))
-    assert np.array_equal(np.isnan(delta), nan)
+    assert np.array_equal(np.isnan(delta), expected)
+
+
+# the infinities, signed zeros, and values whose activations saturate
+SPECIAL = np.array([np.inf, -np.inf, 0.0, -0.0, 1.5, -1.5, 1e30, -1e30])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name, p", NEW)
+@pytest.mark.parametrize("name, p", CASES)
 def test_infinities_follow_the_formula(dtype, name, p):
     # f(+-inf) is the formula's in IEEE arithmetic: the limit where a piece
     # has one, NaN where it is 0 * inf (gelu, silu at -inf, as torch's).
     # (torch's float32 gelu gives NaN at +inf too; the formula gives inf.)
-    z = np.array([[np.inf, -np.inf, 1.0]], dtype)
-    A = z.copy()
-    _bias_activation_memview(A, np.zeros(3, dtype), _code(name), *_engine_params(name, p))
+    z = np.tile(SPECIAL, (3, 1)).astype(dtype)
+    _, A, _ = _derivative_inputs(name, p, dtype, lambda dtype: z)
     with np.errstate(invalid="ignore", over="ignore"):
         expected = HIDDEN[name][0](z.astype(np.float64), p)
-    np.testing.assert_allclose(A, expected, rtol=RTOL[dtype])
+    np.testing.assert_allclose(A, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+    # the derivatives at the finite ones, the saturated pieces among them
+    finite = np.ascontiguousarray(z[:, 2:])
+    _, A, D = _derivative_inputs(name, p, dtype, lambda dtype: finite)
+    delta = np.tile(np.linspace(-2, 2, finite.shape[1]), (3, 1)).astype(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = delta * HIDDEN[name][1](finite.astype(np.float64), p)
+    _activation_derivative_memview(delta, A, D, _code(name), *_engine_params(name, p))
+    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
 # -- torch.nn.functional -------------------------------------------------------------
