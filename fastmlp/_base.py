@@ -41,6 +41,7 @@ from ._checks import (
 )
 from ._consistency import (
     check_activation,
+    check_activation_params,
     check_layer_count,
     check_layers,
     check_output_activation,
@@ -251,10 +252,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """A HiddenLayer of each width in `units`, with its activation and the
         activation's parameters as set now."""
         names = check_activation(self.activation, len(units), "the network")
-        return tuple(
-            HiddenLayer(width, name, tuple((param, float(getattr(self, param)))
-                                           for param in ACTIVATIONS[name].params))
-            for width, name in zip(units, names))
+        return tuple(HiddenLayer(width, name, params) for width, name, params
+                     in zip(units, names, check_activation_params(self, names)))
 
     def _init_activations(self, spec):
         """The activation each weight layer is initialised for. scikit-learn

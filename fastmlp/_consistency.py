@@ -13,7 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._registry import ACTIVATION_ALIASES, ACTIVATIONS, activation_name
+from ._registry import ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, activation_name
 
 _REFIT = "fit the model again (warm_start=False)"
 
@@ -241,6 +241,44 @@ def check_activation(activation, n_hidden, source):
     if isinstance(activation, str):
         return [activation_name(activation)] * n_hidden
     return [activation_name(name) for name in activation]
+
+
+def check_activation_params(estimator, names):
+    """The parameters each activation in `names` reads, as HiddenLayer takes
+    them, from the estimator as it now stands.
+
+    fit validates them; an assignment since then (scikit-learn reads
+    activation at every predict, and its parameters with it) is checked here,
+    so that a value out of range fails naming it rather than as a non-finite
+    output or a failed conversion.
+
+    Parameters
+    ----------
+    estimator : the estimator
+    names : list of str
+        Canonical activation names, one per hidden layer.
+
+    Returns
+    -------
+    list of tuple of (str, float)
+
+    Raises
+    ------
+    ValueError
+    """
+    checked = {}
+    read = {param for name in names for param in ACTIVATIONS[name].params}
+    for param in (param for param in ACTIVATION_PARAMS if param in read):
+        value = getattr(estimator, param)
+        constraint = ACTIVATION_PARAMS[param].constraint
+        if not constraint.is_satisfied_by(value):
+            raise ValueError(
+                f"{param} is {describe(value)}; it must be {constraint}. Set it with "
+                "set_params to a valid value."
+            )
+        checked[param] = float(value)
+    return [tuple((param, checked[param]) for param in ACTIVATIONS[name].params)
+            for name in names]
 
 
 def check_layer_count(coefs, n_weight_layers):

@@ -21,10 +21,11 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit
 from sklearn.metrics import accuracy_score, r2_score
 
 from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._registry import ACTIVATION_PARAMS, activation_name
+from numpy_reference import HIDDEN, OUTPUT_ACTIVATION
 
 N_EXAMPLES = int(os.environ.get("FASTMLP_TAMPER_EXAMPLES", "300"))
 
@@ -61,11 +62,10 @@ MODELS = {(kind, hidden): _fitted(kind, hidden) for kind in KINDS for hidden in 
 
 # --------------------------------------------------------------- reference
 
-_HIDDEN = {"identity": lambda z: z, "logistic": expit, "tanh": np.tanh,
-           "relu": lambda z: np.maximum(z, 0)}
-_OUTPUT = {"identity": lambda z: z, "exp": np.exp, "logistic": expit,
-           "softmax": lambda z: np.exp(z - z.max(1, keepdims=True))
-           / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)}
+_OUTPUT = {"identity": OUTPUT_ACTIVATION["squared_error"],
+           "exp": OUTPUT_ACTIVATION["poisson"],
+           "logistic": OUTPUT_ACTIVATION["binary_log_loss"],
+           "softmax": OUTPUT_ACTIVATION["log_loss"]}
 
 
 def _reference(model, X_in):
@@ -73,9 +73,12 @@ def _reference(model, X_in):
     are, in float64 NumPy."""
     A = np.asarray(X_in, dtype=np.float64)
     coefs, intercepts = list(model.coefs_), list(model.intercepts_)
+    names = ([model.activation] * (len(coefs) - 1) if isinstance(model.activation, str)
+             else list(model.activation))
+    p = {name: getattr(model, name) for name in ACTIVATION_PARAMS}
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         Z = A @ np.asarray(W, dtype=np.float64) + np.asarray(b, dtype=np.float64)
-        A = _HIDDEN[model.activation](Z) if i < len(coefs) - 1 else Z
+        A = HIDDEN[activation_name(names[i])][0](Z, p) if i < len(coefs) - 1 else Z
     return _OUTPUT[model.out_activation_](A)
 
 
@@ -254,6 +257,22 @@ TAMPERED = [
      "layers' widths, not their number"),
     ("an unknown activation", "binary", _set(activation="softmax"), _predict, ValueError,
      "activation is 'softmax' (a str); it must be one of"),
+    ("an activation list one longer", "binary", _set(activation=["relu", "tanh"]), _predict,
+     ValueError, "activation lists 2 names, but the fitted network has 1 hidden layer"),
+    ("an activation list one longer, then partial_fit", "regression",
+     _set(activation=["relu", "tanh"]), _partial_fit("regression"), ValueError,
+     "activation lists 2 names, but hidden_layer_sizes=[3] has 1 hidden layer"),
+    ("an unknown name in an activation list", "regression", _set(activation=["softmax"]),
+     _predict, ValueError, "activation[0] is 'softmax' (a str); each name must be one of"),
+    ("an activation list edited in place", "regression",
+     _edit(lambda m: (m.set_params(activation=["gelu"]), m.activation.append("relu"))),
+     _predict, ValueError, "activation lists 2 names"),
+    ("an activation parameter out of range", "regression",
+     _set(activation="softplus", softplus_beta=-1.0), _predict, ValueError,
+     "softplus_beta is -1.0 (a float); it must be a float in the range (0.0, inf)"),
+    ("an activation parameter as text", "binary",
+     _set(activation="leaky_relu", negative_slope="0.1"), _proba, ValueError,
+     "negative_slope is '0.1' (a str)"),
     ("out_activation_ of a regressor on a classifier", "multiclass",
      _set(out_activation_="identity"), _proba, ValueError,
      "out_activation_ is 'identity' (a str), but for its multiclass targets the output layer "
@@ -321,6 +340,9 @@ VALID = [
     ("float32 weights on a float64 model", "multilabel",
      lambda m: setattr(m, "coefs_", [W.astype(np.float32) for W in m.coefs_])),
     ("another activation", "regression", lambda m: m.set_params(activation="tanh")),
+    ("an activation list", "multiclass", lambda m: m.set_params(activation=["gelu"])),
+    ("an activation and its parameter", "regression",
+     lambda m: m.set_params(activation=("elu",), elu_alpha=-0.5)),
     ("a wider output, with n_outputs_", "regression", _widen_outputs),
     ("classes_ as a list of the same classes", "multiclass",
      lambda m: setattr(m, "classes_", list(m.classes_))),
@@ -392,7 +414,7 @@ def changes(draw, model):
     moves = []
     for _ in range(draw(st.integers(1, 3))):
         move = draw(st.sampled_from(["layer", "list", "count", "out_activation_", "activation",
-                                     "labels", "loss", "hidden_layer_sizes", "delete",
+                                     "activation parameter", "labels", "loss", "hidden_layer_sizes", "delete",
                                      "training state"]))
         if move == "layer":
             name = draw(st.sampled_from(["coefs_", "intercepts_"]))
@@ -437,9 +459,16 @@ def changes(draw, model):
             moves.append((f"out_activation_ = {value!r}", ("out_activation_",),
                           lambda m, value=value: setattr(m, "out_activation_", value)))
         elif move == "activation":
-            value = draw(st.sampled_from(["identity", "logistic", "tanh", "relu", "foo", None, 3]))
+            value = draw(st.sampled_from(["identity", "logistic", "tanh", "relu", "foo", None, 3,
+                                          "sigmoid", "softplus", "leaky_relu", ["gelu"],
+                                          ["silu", "elu"], ("tanh",), ["relu", "foo"], []]))
             moves.append((f"activation = {value!r}", ("activation",),
                           lambda m, value=value: setattr(m, "activation", value)))
+        elif move == "activation parameter":
+            name = draw(st.sampled_from(sorted(ACTIVATION_PARAMS)))
+            value = draw(st.sampled_from([0.5, -0.5, 0.0, np.nan, np.inf, "1", None]))
+            moves.append((f"{name} = {value!r}", (name,),
+                          lambda m, name=name, value=value: setattr(m, name, value)))
         elif move == "labels" and isinstance(model, MLPClassifier):
             variant = draw(st.sampled_from(["shorter", "longer", "reversed", "as text",
                                             "as float", "None", "list", "no encoder",
