@@ -289,3 +289,48 @@ def test_memory_estimate_counts_the_kept_pre_activations():
     _, work_relu = relu.fit_bytes("adam", 200, True, 1, False)
     _, work_gelu = gelu.fit_bytes("adam", 200, True, 1, False)
     assert work_gelu - work_relu == 200 * 64 * 8
+
+
+# -- every path of a fit ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_partial_fit_and_warm_start_keep_each_layers_activation(Est):
+    # three partial_fit calls, or three warm-started fits of one epoch, are
+    # three epochs of one fit (plain SGD, no shuffling): the continued
+    # network keeps each layer's activation and parameter, including the
+    # layers that keep f'(z)
+    X, y = _data(Est)
+    kw = dict(hidden_layer_sizes=(5, 4, 3), activation=["gelu", "leaky_relu", "tanh"],
+              negative_slope=-0.2, solver="sgd", momentum=0.0, shuffle=False,
+              random_state=0)
+    full = Est(max_iter=3, **kw).fit(X, y)
+    incremental = Est(**kw)
+    first = dict(classes=np.unique(y)) if Est is MLPClassifier else {}
+    for _ in range(3):
+        incremental.partial_fit(X, y, **first)
+        first = {}
+    _assert_same_model(incremental, full)
+    warm = Est(max_iter=1, warm_start=True, **kw)
+    for _ in range(3):
+        warm.fit(X, y)
+    _assert_same_model(warm, full)
+    assert [layer.activation for layer in warm._spec.hidden] == kw["activation"]
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_lbfgs_trains_with_every_activation(name):
+    # the full-batch path: the loss lbfgs reports is the NumPy reference's
+    # at the parameters it returns, and it went down
+    X, y = _data(MLPRegressor)
+    kw = dict(hidden_layer_sizes=(6, 4), activation=[name, "tanh"], solver="lbfgs",
+              random_state=0, elu_alpha=0.7, negative_slope=0.05, softplus_beta=1.5)
+    short = MLPRegressor(max_iter=1, **kw).fit(X, y)
+    model = MLPRegressor(max_iter=30, **kw).fit(X, y)
+    units = [4, 6, 4, 1]
+    flat = np.concatenate([a.ravel() for a in _params(model)])
+    p = {param: getattr(model, param) for param in ACTIVATION_PARAMS}
+    expected = reference_loss(flat, units, model.activation, "squared_error", X, y[:, None],
+                              None, model.alpha, p)
+    assert model.loss_ == pytest.approx(expected, rel=1e-10)
+    assert model.loss_ < 0.9 * short.loss_
