@@ -17,7 +17,7 @@ from ._callbacks import fit_callbacks
 from ._checks import FitState, check_sparse_structure, validate_fit_data
 from ._class_weight import class_sample_weight
 from ._consistency import describe, labels_text
-from ._docs import ATTRIBUTES, CLASS_WEIGHT, NOTES, PARAMETERS
+from ._docs import ATTRIBUTES, CLASS_WEIGHT, NOTES, OWN_PARAMETERS, PARAMETERS
 from ._registry import CLASSIFIER_LOSSES
 
 
@@ -86,7 +86,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     stochastic gradient descent.
 
     Parameters
-    ----------{PARAMETERS}{CLASS_WEIGHT}
+    ----------{PARAMETERS}{CLASS_WEIGHT}{OWN_PARAMETERS}
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)

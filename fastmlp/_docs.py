@@ -27,10 +27,16 @@ def _activation_doc():
     lines += ["", _paragraph(
         "Definitions are torch.nn.functional's. A layer whose derivative cannot be "
         f"written from its output ({keeps_z}) keeps f'(z), evaluated in the forward "
-        "pass, for the backward pass: one more value per unit and row of a minibatch. Weights are "
-        "drawn with scikit-learn's factor 2 for 'logistic' and 6 otherwise; with a "
-        "list, each layer's for the activation of the units it feeds, the output "
-        "layer's for the last hidden layer's.")]
+        "pass, for the backward pass: one more value per unit and row of a minibatch. "
+        "weight_init='sklearn' draws weights with scikit-learn's factor 2 for "
+        "'logistic' and 6 otherwise; with a list, each layer's for the activation "
+        "of the units it feeds, the output layer's for the last hidden layer's. "
+        "The activations' parameters are listed last.")]
+    return "\n".join(lines) + "\n"
+
+
+def _activation_params_doc():
+    lines = []
     for param in ACTIVATION_PARAMS.values():
         users = [repr(info.name) for info in ACTIVATIONS.values() if param.name in info.params]
         lines += ["", f"    {param.name} : float, default={param.default}",
@@ -155,12 +161,6 @@ PARAMETERS = """
     init_scale : float, default=0.01
         Standard deviation of weight_init='normal' (the notes' small Gaussian
         random numbers); unused by the other schemes.
-
-    early_stopping_metric : {'score', 'loss'}, default='score'
-        What early_stopping watches on the validation data, and picks the
-        weights it restores by: 'score' (the estimator's score, accuracy or
-        R^2, as scikit-learn) must improve by tol; 'loss' (the validation
-        loss, ``validation_loss_curve_``) must fall by tol.
 """
 
 CLASS_WEIGHT = """
@@ -178,6 +178,15 @@ CLASS_WEIGHT = """
         are scored with them); X_val rows carry only sample_weight_val, as
         in HistGradientBoostingClassifier.
 """
+
+# fastmlp's own parameters after class_weight, as the signatures have them
+OWN_PARAMETERS = """
+    early_stopping_metric : {'score', 'loss'}, default='score'
+        What early_stopping watches on the validation data, and picks the
+        weights it restores by: 'score' (the estimator's score, accuracy or
+        R^2, as scikit-learn) must improve by tol; 'loss' (the validation
+        loss, ``validation_loss_curve_``) must fall by tol.
+""" + _activation_params_doc()
 
 ATTRIBUTES = """
     loss_ : float

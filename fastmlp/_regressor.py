@@ -10,7 +10,7 @@ from ._base import BaseMultilayerPerceptron
 from ._callbacks import fit_callbacks
 from ._checks import check_numeric_kind, check_sparse_structure, validate_fit_data
 from ._consistency import check_numeric_target, check_poisson_target
-from ._docs import ATTRIBUTES, NOTES, PARAMETERS, loss_doc
+from ._docs import ATTRIBUTES, NOTES, OWN_PARAMETERS, PARAMETERS, loss_doc
 from ._registry import REGRESSOR_LOSSES
 
 
@@ -24,7 +24,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
-{loss_doc(REGRESSOR_LOSSES, "squared_error")}{PARAMETERS}
+{loss_doc(REGRESSOR_LOSSES, "squared_error")}{PARAMETERS}{OWN_PARAMETERS}
     Attributes
     ----------{ATTRIBUTES}
     See Also

@@ -9,6 +9,7 @@ import copy
 import inspect
 import numbers
 import pickle
+import re
 import warnings
 from pathlib import Path
 
@@ -1117,3 +1118,10 @@ def test_parameter_names_of_subclasses_are_their_own():
     names = MLPClassifier._get_param_names()
     names.append("mutated")
     assert "mutated" not in MLPClassifier._get_param_names()
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_the_docstring_describes_every_parameter_in_the_signatures_order(Est):
+    documented = re.findall(r"^    (\w+) : ", Est.__doc__.split("    Attributes\n")[0], re.M)
+    assert documented == [name for name in inspect.signature(Est.__init__).parameters
+                          if name != "self"]
