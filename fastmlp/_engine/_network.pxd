@@ -13,6 +13,10 @@ cdef class Network:
     cdef PartLayout inference_layout(self, Py_ssize_t max_rows)
 
 
+cdef void layer_product(const Net* net, const floating* params, Input* inp,
+                        Py_ssize_t n_rows, Py_ssize_t l, const floating* A_in,
+                        floating* out) noexcept nogil
+
 cdef void forward(const Net* net, const floating* params, Input* inp,
                   Py_ssize_t n_rows, floating* work, const PartLayout* part) noexcept nogil
 

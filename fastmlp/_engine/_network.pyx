@@ -131,6 +131,29 @@ cdef void fill_ones(floating* work, const PartLayout* part) noexcept nogil:
         work[part.ones + r] = 1
 
 
+cdef void layer_product(const Net* net, const floating* params,
+                        Input* inp,                # IN the rows, for layer 0
+                        Py_ssize_t n_rows, Py_ssize_t l,
+                        const floating* A_in,      # IN A_l (n_rows, n_in), l > 0
+                        floating* out) noexcept nogil:  # OUT (n_rows, n_out)
+    """out = A_l @ W_l, with A_0 the input rows: dense through BLAS (or the
+    narrow loops of a first layer on a few features), sparse through the
+    CSR product"""
+    cdef const Layer* layer = &net.layers[l]
+    cdef const floating* W = params + layer.coef
+    if l > 0:
+        _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
+              A_in, layer.n_in, W, layer.n_out, 0, out, layer.n_out)
+    elif inp.x != NULL and is_narrow(layer.n_in, layer.n_out):
+        narrow_product(<floating*>inp.x, W, out, n_rows, layer.n_in, layer.n_out)
+    elif inp.x != NULL:
+        _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
+              <floating*>inp.x, layer.n_in, W, layer.n_out, 0, out, layer.n_out)
+    else:
+        csr_rows_dot(<floating*>inp.data, inp.indices, inp.indptr, inp.rows,
+                     inp.row_start, n_rows, W, layer.n_out, out)
+
+
 cdef void forward(const Net* net, const floating* params,
                   Input* inp,                 # IN the row part's rows
                   Py_ssize_t n_rows,
@@ -143,23 +166,11 @@ cdef void forward(const Net* net, const floating* params,
     cdef const Layer* layer
     cdef floating* A_out
     cdef floating* D_out
-    cdef const floating* W
     for l in range(net.n_layers):
         layer = &net.layers[l]
         A_out = layer_activations(net, work, part, l)
-        W = params + layer.coef
-        if l > 0:
-            _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
-                  layer_activations(net, work, part, l - 1), layer.n_in, W, layer.n_out,
-                  0, A_out, layer.n_out)
-        elif inp.x != NULL and is_narrow(layer.n_in, layer.n_out):
-            narrow_product(<floating*>inp.x, W, A_out, n_rows, layer.n_in, layer.n_out)
-        elif inp.x != NULL:
-            _gemm(NoTrans, NoTrans, n_rows, layer.n_out, layer.n_in, 1,
-                  <floating*>inp.x, layer.n_in, W, layer.n_out, 0, A_out, layer.n_out)
-        else:
-            csr_rows_dot(<floating*>inp.data, inp.indices, inp.indptr, inp.rows,
-                         inp.row_start, n_rows, W, layer.n_out, A_out)
+        layer_product(net, params, inp, n_rows, l,
+                      layer_activations(net, work, part, l - 1) if l > 0 else NULL, A_out)
         if l + 1 == net.n_layers:
             break
         D_out = layer_derivatives(net, work, part, l)
