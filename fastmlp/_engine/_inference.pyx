@@ -1,15 +1,20 @@
 """Inference: the forward pass over row chunks, GIL released, so memory stays
 bounded by the chunks and concurrent predictions share nothing but the
 parameters (each call has its own work buffers). Chunks run on OpenMP
-threads, each with single-threaded BLAS, when there are enough of them."""
+threads, each with single-threaded BLAS, when there are enough of them.
+
+Also every layer's pre-activations and activations (forward_layers), for
+inspecting a network: the products and kernels predictions run, written
+into the caller's arrays instead of a work buffer."""
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 cimport openmp
 from libc.string cimport memcpy
 
-from ._common cimport Net, PartLayout, Input, all_finite
-from ._network cimport Network, forward, layer_activations, set_input
+from ._common cimport Net, Layer, PartLayout, Input, all_finite, IDENTITY
+from ._network cimport Network, forward, layer_activations, layer_product, set_input
+from ._activations cimport bias_activation
 from ._losses cimport output_activation
 from ._sparse cimport check_csr
 
@@ -121,3 +126,84 @@ def predict_sparse(Network network,
                                  max(1, n_threads))
     if status < 0:
         raise MemoryError("cannot allocate the prediction work buffer")
+
+
+cdef void _forward_layers_chunk(const Net* net, const floating* params, Input inp,
+                                Py_ssize_t n_samples, Py_ssize_t start, Py_ssize_t n_rows,
+                                floating* Z,   # OUT every layer's Z, back to back
+                                floating* A) noexcept nogil:  # OUT every layer's f(Z)
+    """Rows start:start+n_rows of every layer: Z_{l+1} = A_l @ W_l + b_l and
+    A_{l+1} = f(Z_{l+1}) (the output layer's f the loss's), as predictions
+    compute them: f is applied to the product plus b, as in forward()"""
+    cdef Py_ssize_t l, offset = 0
+    cdef const Layer* layer
+    cdef floating* Z_rows
+    cdef floating* A_rows
+    cdef const floating* A_in = NULL
+    if inp.x != NULL:
+        inp.x = <void*>(<const floating*>inp.x + start * net.n_features)
+    else:
+        inp.row_start = start
+    for l in range(net.n_layers):
+        layer = &net.layers[l]
+        Z_rows = Z + offset + start * layer.n_out
+        A_rows = A + offset + start * layer.n_out
+        layer_product(net, params, &inp, n_rows, l, A_in, Z_rows)
+        memcpy(A_rows, Z_rows, n_rows * layer.n_out * sizeof(floating))
+        if l + 1 < net.n_layers:
+            bias_activation(A_rows, params + layer.intercept, n_rows, layer.n_out,
+                            layer.activation, layer.act_params)
+        else:
+            output_activation(A_rows, params + layer.intercept, n_rows, layer.n_out,
+                              net.out_activation)
+        # Z after f: the same sum f was applied to
+        bias_activation(Z_rows, params + layer.intercept, n_rows, layer.n_out,
+                        IDENTITY, layer.act_params)
+        A_in = A_rows
+        offset += n_samples * layer.n_out
+
+
+def forward_layers(Network network,
+                   const floating[::1] params,    # IN flat parameters
+                   const floating[:, ::1] X, const floating[::1] X_data,
+                   const Py_ssize_t[::1] X_indices,
+                   const Py_ssize_t[::1] X_indptr,  # IN X: dense, or CSR when X has no rows
+                   floating[::1] Z,               # OUT each layer's Z_{l+1}, back to back
+                   floating[::1] A,               # OUT each layer's A_{l+1}, the same
+                   Py_ssize_t chunk_rows):
+    """Every layer's pre-activations and activations for every row of X.
+
+    Layer l's block of Z (and of A) is its (n_samples, n_out) values,
+    row-major, at offset n_samples * (sum of the widths of the layers
+    below). Rows go in chunks of chunk_rows (so BLAS's int dimensions stay
+    small), the GIL released; values are written as computed, NaN and
+    infinities included.
+    """
+    cdef Net* net = &network.net
+    cdef Py_ssize_t n_samples, l, n_values = 0, c, n_chunks
+    cdef Input inp
+    cdef bint sparse = X.shape[0] == 0
+    cdef const Py_ssize_t* first_index = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+    if chunk_rows < 1:
+        raise ValueError("a pass needs rows per chunk")
+    n_samples = X_indptr.shape[0] - 1 if sparse else X.shape[0]
+    for l in range(net.n_layers):
+        n_values += n_samples * net.layers[l].n_out
+    if params.shape[0] != net.n_params or Z.shape[0] != n_values \
+            or A.shape[0] != n_values or (not sparse and X.shape[1] != net.n_features):
+        raise ValueError("buffers of the wrong size")
+    if sparse:
+        check_csr(&X_indptr[0] if X_indptr.shape[0] > 0 else NULL, X_indptr.shape[0],
+                  first_index, X_indices.shape[0], X_data.shape[0], n_samples,
+                  net.n_features)
+        if n_samples <= 0:
+            return
+        set_input(&inp, NULL, &X_data[0] if X_data.shape[0] > 0 else NULL, first_index,
+                  &X_indptr[0])
+    else:
+        set_input(&inp, &X[0, 0], NULL, NULL, NULL)
+    n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
+    with nogil:
+        for c in range(n_chunks):
+            _forward_layers_chunk(net, &params[0], inp, n_samples, c * chunk_rows,
+                                  min(chunk_rows, n_samples - c * chunk_rows), &Z[0], &A[0])
