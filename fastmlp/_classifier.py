@@ -281,10 +281,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _labels_of(self, Y):
         return self._decode_targets(Y)
 
-    def _validation_targets(self, y_val, dtype, y):
+    def _validation_targets(self, y_val, dtype, n_outputs, name="y_val", source="y"):
         """y_val checked against the classes fit learns (labels, for the
-        score) and as the engine takes it (its target matrix)."""
-        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        score) and as the engine takes it (its target matrix); errors name
+        it `name` and the fit's targets `source`."""
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name=name)
         multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
         if y_val.ndim == 2 and y_val.shape[1] == 1 and not multilabel:
             y_val = y_val.ravel()
@@ -292,22 +293,23 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_) \
                     or not np.isin(y_val, (0, 1)).all():
                 raise ValueError(
-                    f"y_val must be a 0/1 indicator matrix of {len(self.classes_)} "
-                    f"columns, as y is; got {y_val.ndim}-D y_val of shape {y_val.shape}."
+                    f"{name} must be a 0/1 indicator matrix of {len(self.classes_)} "
+                    f"columns, as {source} is; got {y_val.ndim}-D {name} of shape "
+                    f"{y_val.shape}."
                 )
         else:
             if y_val.ndim != 1:
                 raise ValueError(
-                    f"y_val has shape {y_val.shape}, but y holds one label per row: pass "
-                    "one label per validation row."
+                    f"{name} has shape {y_val.shape}, but {source} holds one label per "
+                    "row: pass one label per row."
                 )
             labels = np.unique(y_val.astype(object) if y_val.dtype.kind == "O" else y_val)
             unseen = labels[~np.isin(labels, self.classes_)]
             if unseen.size:
                 raise ValueError(
-                    f"y_val has labels that are not classes of y: {labels_text(unseen)}. "
-                    f"The model learns the classes of y, {labels_text(self.classes_)}; drop "
-                    "the validation rows of other classes."
+                    f"{name} has labels that are not classes of {source}: "
+                    f"{labels_text(unseen)}. The model learns the classes of {source}, "
+                    f"{labels_text(self.classes_)}; drop the rows of other classes."
                 )
         return y_val, self._targets(y_val, dtype)
 

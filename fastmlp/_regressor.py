@@ -177,25 +177,25 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             check_poisson_target(y)
         return X, y
 
-    def _validation_targets(self, y_val, dtype, y):
-        """y_val checked against y's outputs: as the score takes it, and as
-        the engine does (one column per output)."""
-        check_numeric_kind(y_val, "y_val")
-        y_val = check_array(y_val, ensure_2d=False, dtype=dtype, input_name="y_val")
-        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+    def _validation_targets(self, y_val, dtype, n_outputs, name="y_val", source="y"):
+        """y_val checked against the n_outputs outputs of the fit's targets
+        (`source`): as the score takes it, and as the engine does (one
+        column per output); errors name it `name`."""
+        check_numeric_kind(y_val, name)
+        y_val = check_array(y_val, ensure_2d=False, dtype=dtype, input_name=name)
         if y_val.ndim == 2 and y_val.shape[1] == 1 and n_outputs == 1:
             y_val = y_val.ravel()
         if (n_outputs == 1 and y_val.ndim != 1) or (
                 n_outputs > 1 and (y_val.ndim != 2 or y_val.shape[1] != n_outputs)):
             raise ValueError(
-                f"y_val has shape {y_val.shape}, but y has {n_outputs} output"
-                f"{'s' if n_outputs > 1 else ''} per row: pass y_val of the same kind."
+                f"{name} has shape {y_val.shape}, but {source} has {n_outputs} output"
+                f"{'s' if n_outputs > 1 else ''} per row: pass {name} of the same kind."
             )
         if self.loss == "poisson" and y_val.size and y_val.min() < 0:
             raise ValueError(
-                f"y_val holds negative values (down to {y_val.min():.6g}), but "
-                "loss='poisson' models non-negative targets: validate on the targets "
-                "as y is given."
+                f"{name} holds negative values (down to {y_val.min():.6g}), but "
+                f"loss='poisson' models non-negative targets: pass targets as {source} "
+                "was given."
             )
         return y_val, y_val.reshape(-1, n_outputs)
 

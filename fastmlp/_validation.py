@@ -126,7 +126,8 @@ def check_validation_data(estimator, X_val, y_val, sample_weight_val, dtype, y):
     if sp.issparse(X_val):
         X_val = X_val.tocsr()
     n_val = X_val.shape[0]
-    y_val, Y_val = estimator._validation_targets(y_val, dtype, y)
+    y_val, Y_val = estimator._validation_targets(
+        y_val, dtype, 1 if y.ndim == 1 else y.shape[1])
     if y_val.shape[0] != n_val:
         raise ValueError(
             f"X_val has {n_val} rows but y_val has {y_val.shape[0]}: give one target "
