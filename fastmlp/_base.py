@@ -19,6 +19,7 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 import scipy
 import scipy.sparse as sp
 import scipy.optimize
@@ -29,8 +30,9 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.fixes import parse_version
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _inspection
 from ._callbacks import NO_CALLBACKS, CallbackSupportMixin, fit_callbacks
 from ._checks import (
     FitState,
@@ -647,27 +649,49 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         n_parts = row_parts(spec, rows)
         check_fit_memory(spec, self.solver, rows, gather, not first_pass, self, n_parts)
 
-    def _fit_lbfgs(self, network, params, X, Y, sample_weight, callbacks):
+    def _full_batch_objective(self, network, params, X, Y, sample_weight):
+        """The training objective over all rows, as lbfgs evaluates it (and
+        loss_gradient reports it).
+
+        Returns
+        -------
+        objective : callable
+            objective() -> the loss of the current params (the weighted mean
+            loss plus 0.5 * alpha * ||W||^2 / sum(sample_weight)), writing
+            its gradient into `grads`.
+        grads : ndarray of shape (n_params,)
+        n_threads : int
+            Threads the row parts run on; with more than one, BLAS must be
+            single-threaded while objective() runs.
+        """
         X_dense, data, indices, indptr = engine_input(X, params.dtype)
         no_weight = np.empty(0, dtype=params.dtype)
         sw = no_weight if sample_weight is None else sample_weight
         chunk_rows = _chunk_rows(X.shape[0], network.spec)
         n_parts, n_threads, work, all_grads = self._part_buffers(
             network, chunk_rows, False, params.dtype)
-        grads = all_grads[:params.shape[0]]
         # scikit-learn bug #8349: its loss averages the squared error over the
         # outputs but its gradient sums them, n_outputs times too large,
         # which misleads the line search. The engine scales the output delta
         # so that the gradient is the loss's own.
         delta_scale = 1.0
         if network.spec.loss == "squared_error":
-            delta_scale = 1.0 / self.n_outputs_
+            delta_scale = 1.0 / network.spec.n_outputs
+
+        def objective():
+            return loss_gradient(network, params, all_grads, work, X_dense, data, indices,
+                                 indptr, Y, sw, chunk_rows, n_parts, n_threads, self.alpha,
+                                 delta_scale)
+
+        return objective, all_grads[:params.shape[0]], n_threads
+
+    def _fit_lbfgs(self, network, params, X, Y, sample_weight, callbacks):
+        objective, grads, n_threads = self._full_batch_objective(
+            network, params, X, Y, sample_weight)
 
         def loss_and_grad(packed):
             params[...] = packed
-            loss = loss_gradient(network, params, all_grads, work, X_dense, data, indices,
-                                 indptr, Y, sw, chunk_rows, n_parts, n_threads, self.alpha,
-                                 delta_scale)
+            loss = objective()
             if reached["loss"] is None:
                 reached["loss"] = loss
             return loss, grads.astype(np.float64)
@@ -1151,6 +1175,143 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 "Scale X as the training data was scaled."
             )
         return out
+
+    # -- inspection ---------------------------------------------------------
+
+    def loss_gradient(
+        self, X: ArrayLike | sp.spmatrix | sp.sparray, y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """The training objective on (X, y) and its gradient.
+
+        The objective is the one the solver minimises, as the fit computes
+        it: with sample weights s_i (1 when not given; for a classifier
+        with ``class_weight``, multiplied by the class weights as fit
+        multiplies them, "balanced" counting the classes of this y) and
+        n = sum_i s_i::
+
+            loss = sum_i s_i * loss_i / n  +  alpha / (2 n) * sum_l ||coefs_[l]||^2
+
+        a weighted mean of the per-sample loss plus the L2 term
+        (intercepts are not penalised). loss_i is that of the model's loss,
+        scikit-learn's: for squared_error ``0.5 * mean_k (y_ik - p_ik)**2``
+        (a mean over the outputs), for poisson ``sum_k (y_ik log(y_ik /
+        p_ik) - y_ik + p_ik)``, for the log-loss ``-sum_k y_ik log p_ik``
+        (with 1 - p for binary and multilabel outputs; probabilities
+        clipped to [eps, 1 - eps] of the model's dtype). This is the value
+        solver="lbfgs" minimises and reports in ``loss_``; with full
+        batches it is what ``loss_curve_`` reports (each minibatch's loss
+        divides the L2 term by that minibatch's weight sum instead).
+
+        The gradient is the exact gradient of that loss, computed by
+        back-propagation in the engine (the full-batch pass lbfgs runs), in
+        the model's dtype. (For squared_error with several outputs, sgd and
+        adam take the data term's gradient n_outputs times, as
+        scikit-learn's do, and the L2 term's once.) At a kink
+        of a loss the subgradient taken is 0; at an activation's kink, z = 0,
+        the derivative taken is that of the side z <= 0: 0 for relu
+        (scikit-learn's), ``negative_slope`` for leaky_relu, the left
+        derivative for elu and selu; softplus at its threshold takes
+        ``sigmoid(softplus_beta * z)``.
+
+        The objective is the training one: layer options that behave
+        differently in training and at prediction enter it as the
+        full-batch (lbfgs) pass runs them. Nothing in the model changes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data, validated as for predict and cast to the
+            model's dtype.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets, as fit takes them: for a classifier, labels among
+            ``classes_`` (a 0/1 indicator matrix for multilabel models).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights, not all zero.
+
+        Returns
+        -------
+        loss : float
+            The objective above.
+
+        coef_grads : list of ndarray
+            d loss / d coefs_[l], shaped like ``coefs_``, in the model's dtype.
+
+        intercept_grads : list of ndarray
+            d loss / d intercepts_[l], shaped like ``intercepts_``.
+
+        See Also
+        --------
+        forward_pass : Every layer's pre-activations and activations.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp import MLPRegressor
+        >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 4.0])
+        >>> reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs",
+        ...                    random_state=0).fit(X, y)
+        >>> loss, coef_grads, intercept_grads = reg.loss_gradient(X, y)
+        >>> [g.shape for g in coef_grads]
+        [(1, 3), (3, 1)]
+        >>> bool(np.isclose(loss, reg.loss_))
+        True
+        """
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
+        return _inspection.loss_gradient(self, X, y, sample_weight)
+
+    def forward_pass(self, X: ArrayLike | sp.spmatrix | sp.sparray) -> _inspection.ForwardPass:
+        """Every layer's pre-activations and activations for X.
+
+        With A_0 = X, layer l computes ``Z_l = A_{l-1} @ coefs_[l-1] +
+        intercepts_[l-1]`` and ``A_l = f_l(Z_l)``: f_l the hidden layer's
+        activation (``activation``, one per layer when it is a list), and
+        for the output layer its ``out_activation_``. Computed by the
+        engine with the products and kernels predictions use, so A_L is
+        what predict_proba (classifier: its positive-class column for a
+        binary model) or predict (regressor) return. The network is the one
+        predict runs (inference mode: layer options that act only in
+        training are off). Values are returned as computed, NaN and
+        infinities included (predict refuses them), so an overflowing layer
+        can be found. Nothing in the model changes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data, validated as for predict.
+
+        Returns
+        -------
+        result : ForwardPass
+            A named tuple ``(pre_activations, activations)``:
+            ``pre_activations`` the list Z_1, ..., Z_L and ``activations``
+            the list A_0, ..., A_L, with A_0 the validated X (in the model's
+            dtype) and each other array of shape (n_samples, units of its
+            layer), in the model's dtype.
+
+        See Also
+        --------
+        loss_gradient : The training objective and its gradient.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp import MLPClassifier
+        >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), [0, 1, 2]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs",
+        ...                     random_state=0).fit(X, y)
+        >>> Z, A = clf.forward_pass(X)
+        >>> [z.shape for z in Z]
+        [(3, 4), (3, 3)]
+        >>> bool(np.allclose(A[-1], clf.predict_proba(X)))
+        True
+        """
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
+        return _inspection.forward_pass(self, X)
 
     def _is_engine_ready(self, X, dtype):
         """Whether X can go to the engine as it is (a fast path for small
