@@ -13,6 +13,11 @@ The notes round every intermediate to three decimals; the exact arithmetic gives
 value tightly.
 """
 
+import contextlib
+import io
+import pathlib
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -132,3 +137,57 @@ def test_warm_start_fit_takes_the_same_step():
     _, _, y_after_exact = _exact()
     assert_allclose(reg.predict(X)[0], y_after_exact, rtol=1e-12)
     assert reg.n_iter_ == 1
+
+
+# -- the same example through the inspection API (README, "Inspecting a network")
+
+def _notes_network(relu_unit, dtype=np.float64):
+    """The notes' network with their weights: sigmoid unit then relu unit as
+    two hidden layers under a linear output of weight 1 and bias 0, or (the
+    relu passing 1.731 unchanged) one sigmoid layer under a linear output.
+    Weights are set in place, so a float32 model stays float32."""
+    X = np.asarray([[1.0]], dtype=dtype)
+    if relu_unit:
+        reg = MLPRegressor(hidden_layer_sizes=(1, 1), activation=["logistic", "relu"],
+                           alpha=0.0).partial_fit(X, TARGET)
+        weights, biases = [0.5, 1.0, 1.0], [0.5, 1.0, 0.0]
+    else:
+        reg = MLPRegressor(hidden_layer_sizes=(1,), activation="logistic",
+                           alpha=0.0).partial_fit(X, TARGET)
+        weights, biases = [0.5, 1.0], [0.5, 1.0]
+    for W, b, w_value, b_value in zip(reg.coefs_, reg.intercepts_, weights, biases):
+        W[...], b[...] = w_value, b_value
+    return reg, X
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("relu_unit", [True, False])
+def test_loss_gradient_gives_the_notes_gradients(relu_unit, dtype):
+    reg, X = _notes_network(relu_unit, dtype)
+    y_exact, grads, _ = _exact()
+    Z, A = reg.forward_pass(X)
+    assert_allclose(A[1][0, 0], 1 / (1 + np.exp(-1.0)), rtol=TOL[dtype])
+    assert_allclose(A[-1][0, 0], y_exact, rtol=TOL[dtype])
+    assert round(float(A[-1][0, 0]), 3) == NOTES_FORWARD
+    assert_allclose(Z[0][0, 0], 1.0, rtol=TOL[dtype])   # x w11 + b1
+    loss, coef_grads, intercept_grads = reg.loss_gradient(X, TARGET)
+    assert coef_grads[0].dtype == dtype
+    assert_allclose(loss, 0.5 * (y_exact - 2) ** 2, rtol=10 * TOL[dtype])
+    got = {"dw11": coef_grads[0][0, 0], "db1": intercept_grads[0][0],
+           "dw21": coef_grads[1][0, 0], "db2": intercept_grads[1][0]}
+    for name, (value, precision) in NOTES_GRADS.items():
+        assert abs(got[name] - value) <= precision, (name, got[name], value)
+        assert_allclose(got[name], grads[name], rtol=10 * TOL[dtype])
+    assert_allclose(got["dw11"], -0.0528770928, rtol=1e-9 if dtype == np.float64 else 1e-6)
+
+
+def test_the_readme_example_prints_what_the_readme_says():
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Inspecting a network"):]
+    code, printed = re.search(r"```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```",
+                              section, re.S).groups()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code, {})
+    assert out.getvalue() == printed
+    assert "y = 1.731059" in printed and "dJ/dw11 = -0.052877" in printed
