@@ -1271,8 +1271,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         activation (``activation``, one per layer when it is a list), and
         for the output layer its ``out_activation_``. Computed by the
         engine with the products and kernels predictions use, so A_L is
-        what predict_proba (classifier: its positive-class column for a
-        binary model) or predict (regressor) return. The network is the one
+        what predict_proba returns (its positive-class column for a binary
+        classifier) or, for a regressor, predict. The network is the one
         predict runs (inference mode: layer options that act only in
         training are off). Values are returned as computed, NaN and
         infinities included (predict refuses them), so an overflowing layer

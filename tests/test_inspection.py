@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from fastmlp import MLPClassifier, MLPRegressor
-from fastmlp._registry import ACTIVATION_ALIASES, ACTIVATIONS
+from fastmlp._registry import ACTIVATION_ALIASES, ACTIVATIONS, LOSSES as REGISTRY_LOSSES
 from numpy_reference import HIDDEN, OUTPUT_ACTIVATION, forward, hidden_names, kinks
 from numpy_reference import loss as reference_loss
 
@@ -32,6 +32,14 @@ LOSSES = {
     "log_loss": (MLPClassifier, "log_loss", "multiclass"),
 }
 REFERENCE_OUTPUT = {"multilabel_log_loss": "binary_log_loss"}
+
+
+def test_the_gradient_tests_cover_every_loss_and_kind_of_target():
+    # a loss added to the registry must join LOSSES (and the reference)
+    kinds = {"multilabel": "multilabel-indicator"}
+    covered = {(loss, kinds.get(kind, kind)) for _, loss, kind in LOSSES.values()}
+    assert covered == {(name, kind) for name, info in REGISTRY_LOSSES.items()
+                       for kind in info.outputs}
 
 
 def _fitted(Est, X, y, **params):
