@@ -24,6 +24,8 @@ MODULES = [
     "_optimizers",
     "_sparse",
     "_narrow",
+    "_batch_norm",
+    "_dropout",
     "_shuffle",
     "_network",
     "_part",

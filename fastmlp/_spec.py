@@ -6,11 +6,15 @@ output activation it implies, and the dtype. Everything that follows from
 that is derived here and nowhere else:
 
 - the parameter layout: where every parameter group (coefficients and
-  intercepts of each layer) lives in the flat buffer;
+  intercepts of each layer, then the batch-normalised layers' gamma and
+  beta) lives in the flat buffer;
+- the state layout: each batch-normalised layer's running mean and
+  variance in a flat float64 state buffer;
 - the work layout: which columns of a row part's work buffer hold the
   gathered input, targets, sample weights, and each layer's activations,
   derivatives f'(Z) (only where they cannot be written from the
-  activations) and deltas;
+  activations), deltas, normalised pre-activations (batch norm) and
+  dropout's scaled derivatives;
 - the memory a fit needs, estimated before anything is allocated;
 - the multiply-adds per row, which sizes row parts.
 
@@ -37,11 +41,19 @@ class HiddenLayer:
         A canonical name in `ACTIVATIONS`.
     activation_params : tuple of (str, float)
         The activation's parameters, in the registry's order.
+    batch_norm : bool
+        Normalise the layer's pre-activations over the minibatch, then
+        scale by gamma and shift by beta, before the activation (issue 13).
+    dropout : float
+        The rate at which training zeroes the layer's outputs (inverted
+        dropout: the kept ones are scaled by 1 / (1 - rate)); 0: none.
     """
 
     units: int
     activation: str
     activation_params: tuple = ()
+    batch_norm: bool = False
+    dropout: float = 0.0
 
     @property
     def keeps_z(self) -> bool:
@@ -56,7 +68,7 @@ class HiddenLayer:
 class ParameterGroup:
     """Where one layer's coefficients or intercepts live in the flat buffer."""
 
-    kind: str        # "coef" or "intercept"
+    kind: str        # "coef", "intercept", "gamma" or "beta"
     layer: int       # the weight layer, 0 = input -> first hidden
     start: int
     stop: int
@@ -73,10 +85,12 @@ class WorkColumns:
     gathering), ``y`` (targets), ``sw`` (sample weights), ``ones`` (a column
     of ones: BLAS sums a delta's columns as a product with it), ``act`` (every
     layer's output A_{l+1}; the output layer's z, then its output), ``pre``
-    (f'(Z_{l+1}) of the layers that keep it) and ``delta``
-    (every layer's dLoss/dZ_{l+1}). ``act_cols``, ``pre_cols`` and
-    ``delta_cols`` give each weight layer's column within its block (-1: f'(Z)
-    not kept).
+    (f'(Z_{l+1}) of the layers that keep it), ``delta`` (every layer's
+    dLoss/dZ_{l+1}), ``norm`` (the normalised pre-activations of the
+    batch-normalised layers) and ``mask`` (dropout's keep scale times f',
+    per dropout layer). ``act_cols``, ``pre_cols``, ``delta_cols``,
+    ``norm_cols`` and ``mask_cols`` give each weight layer's column within
+    its block (-1: none).
     """
 
     x: int
@@ -86,10 +100,14 @@ class WorkColumns:
     act: int
     pre: int
     delta: int
+    norm: int
+    mask: int
     total: int
     act_cols: tuple
     pre_cols: tuple
     delta_cols: tuple
+    norm_cols: tuple
+    mask_cols: tuple
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,11 @@ class NetworkSpec:
     out_activation : str, optional
         What predictions apply to the output layer's z; by default the one
         the loss implies (scikit-learn's ``out_activation_``).
+    batch_norm_momentum : float
+        Weight of a minibatch's statistics in the running ones (PyTorch's
+        momentum).
+    batch_norm_eps : float
+        Added to the variance before its square root (PyTorch's eps).
     """
 
     n_features: int
@@ -122,6 +145,8 @@ class NetworkSpec:
     loss_params: tuple = ()
     dtype: str = "float64"
     out_activation: str = None
+    batch_norm_momentum: float = 0.1
+    batch_norm_eps: float = 1e-5
 
     def __post_init__(self):
         if self.target_type not in LOSSES[self.loss].outputs:
@@ -181,18 +206,52 @@ class NetworkSpec:
                 f"has {self.n_layers}: assign one coefficient matrix per layer "
                 "(hidden layers and activations cannot be added by assigning coefs_).")
         hidden = tuple(
-            HiddenLayer(units, layer.activation, layer.activation_params)
-            for units, layer in zip(layer_units[1:-1], self.hidden))
+            replace(layer, units=units) for units, layer in zip(layer_units[1:-1], self.hidden))
         return replace(self, n_features=layer_units[0], hidden=hidden,
                        n_outputs=layer_units[-1])
 
     # -- the flat parameter buffer ---------------------------------------------
 
+    @property
+    def batch_norm_layers(self) -> tuple:
+        """The weight layers whose outputs are batch-normalised."""
+        return tuple(l for l, layer in enumerate(self.hidden) if layer.batch_norm)
+
+    @property
+    def dropout_layers(self) -> tuple:
+        """The weight layers whose outputs dropout zeroes in training."""
+        return tuple(l for l, layer in enumerate(self.hidden) if layer.dropout > 0)
+
+    @property
+    def n_stats(self) -> int:
+        """Units of the batch-normalised layers: a running mean and a running
+        variance each, in the state buffer."""
+        return sum(self.hidden[l].units for l in self.batch_norm_layers)
+
+    def stat_offsets(self) -> tuple:
+        """Per weight layer, where its running mean starts in the state
+        buffer (its running variance follows n_stats later), or -1."""
+        offsets, start = [], 0
+        for l in range(self.n_layers):
+            if l < len(self.hidden) and self.hidden[l].batch_norm:
+                offsets.append(start)
+                start += self.hidden[l].units
+            else:
+                offsets.append(-1)
+        return tuple(offsets)
+
+    def without_training_layers(self):
+        """The network predictions run: batch norm folded into the weights
+        (see fastmlp/_batch_norm.py), dropout off."""
+        hidden = tuple(replace(layer, batch_norm=False, dropout=0.0) for layer in self.hidden)
+        return replace(self, hidden=hidden)
+
     @cached_property
     def parameter_groups(self) -> tuple:
         """Every parameter group in buffer order: all coefficient matrices
         (row-major), then all intercept vectors, as scikit-learn packs them
-        for lbfgs; the L2 penalty covers the coefficients, [0, n_coefs)."""
+        for lbfgs, then each batch-normalised layer's gamma and beta; the L2
+        penalty covers the coefficients, [0, n_coefs)."""
         units = self.layer_units
         groups = []
         start = 0
@@ -205,6 +264,11 @@ class NetworkSpec:
             n = units[layer + 1]
             groups.append(ParameterGroup("intercept", layer, start, start + n, (n,)))
             start += n
+        for layer in self.batch_norm_layers:
+            n = units[layer + 1]
+            for kind in ("gamma", "beta"):
+                groups.append(ParameterGroup(kind, layer, start, start + n, (n,)))
+                start += n
         return tuple(groups)
 
     def groups(self, kind):
@@ -231,6 +295,10 @@ class NetworkSpec:
         (a memory check reads it before any width reaches the engine)."""
         units = self.layer_units
         outputs = units[1:]
+        normed = [width if l < len(self.hidden) and self.hidden[l].batch_norm else 0
+                  for l, width in enumerate(outputs)]
+        masked = [width if l < len(self.hidden) and self.hidden[l].dropout > 0 else 0
+                  for l, width in enumerate(outputs)]
         kept = [layer.keeps_z for layer in self.hidden] + [False]
         pre_widths = [width if keep else 0 for width, keep in zip(outputs, kept)]
         act_cols = tuple(accumulate(outputs[:-1], initial=0))
@@ -245,9 +313,11 @@ class NetworkSpec:
         act = ones + 1
         pre = act + sum(outputs)
         delta = pre + sum(pre_widths)
-        total = delta + sum(outputs)
-        return WorkColumns(x, y, sw, ones, act, pre, delta, total,
-                           act_cols, pre_cols, act_cols)
+        norm = delta + sum(outputs)
+        mask = norm + sum(normed)
+        total = mask + sum(masked)
+        return WorkColumns(x, y, sw, ones, act, pre, delta, norm, mask, total,
+                           act_cols, pre_cols, act_cols, _columns(normed), _columns(masked))
 
     @property
     def values_per_row(self) -> int:
@@ -297,6 +367,12 @@ class NetworkSpec:
         part_rows = -(-batch_rows // n_parts)
         work = n_parts * part_rows * self.work_columns(gather).total * itemsize
         return self.n_params * per_param, work
+
+
+def _columns(widths):
+    """Each width's first column in a block of them all; -1 for width 0."""
+    return tuple(start if width else -1
+                 for start, width in zip(accumulate(widths, initial=0), widths))
 
 
 # flat buffers of optimizer state per parameter

@@ -11,7 +11,13 @@
 #   slice      a range of the flat parameter buffer that one thread sums the
 #              parts' gradients over and steps
 #   layer l    weight layer l maps A_l (A_0 = X) to Z_{l+1} = A_l @ W_l + b_l
-#              and A_{l+1} = f(Z_{l+1}); the output layer's f is the loss's
+#              and A_{l+1} = f(Z_{l+1}); the output layer's f is the loss's.
+#              With batch norm, A_{l+1} = f(gamma * norm(Z_{l+1}) + beta); with
+#              dropout, A_{l+1} is then masked and scaled (training only)
+#   stage      a piece of a row part's pass between two statistics that
+#              cross the whole minibatch (batch norm's mean and variance
+#              forward, its sums of the deltas backward): stage k of every
+#              part runs in one round, its close combines the parts' sums
 from cython cimport floating
 from libc.math cimport isfinite
 
@@ -56,6 +62,15 @@ cdef struct Layer:
     Py_ssize_t pre_col       # f'(Z_{l+1}) in the pre-activation block, -1: not
                              # kept (the derivative is written from A_{l+1})
     Py_ssize_t delta_col     # dLoss/dZ_{l+1} in the delta block
+    # batch norm (hidden layers only; bn -1: none)
+    Py_ssize_t bn            # its index among the batch-normalised layers
+    Py_ssize_t gamma         # gamma at params[gamma:], beta at params[beta:]
+    Py_ssize_t beta
+    Py_ssize_t stat          # its units' first index in the statistics
+    Py_ssize_t norm_col      # the normalised Z_{l+1} in the norm block
+    # dropout (hidden layers only)
+    double dropout           # the rate, 0: none
+    Py_ssize_t mask_col      # keep scale times f', in the mask block
 
 
 cdef struct Net:
@@ -68,6 +83,11 @@ cdef struct Net:
     int loss                 # a Loss
     int out_activation       # an OutActivation, for predictions
     double loss_param
+    Py_ssize_t n_bn          # batch-normalised layers: 2 n_bn + 1 stages
+    Py_ssize_t n_stats       # their units in all
+    double bn_momentum
+    double bn_eps
+    bint dropout             # some layer has dropout
 
 
 cdef struct PartLayout:
@@ -82,7 +102,25 @@ cdef struct PartLayout:
     Py_ssize_t pre           # the pre-activation block (f'(Z) of the layers
                              # that keep it); -1: none (predictions)
     Py_ssize_t delta         # the delta block
+    Py_ssize_t norm          # the norm block (batch norm)
+    Py_ssize_t mask          # the mask block (dropout)
     Py_ssize_t size
+
+
+cdef struct Batch:
+    # What the row parts of one minibatch (or lbfgs's one chunk) share
+    # beyond their own rows: the minibatch's batch-norm statistics (written
+    # by the thread closing a stage's round, read by the next stage's
+    # parts) and dropout's keys.
+    Py_ssize_t n_rows        # the minibatch's rows
+    double* mean             # n_stats: each normalised unit's batch mean,
+    double* var              # its (biased) batch variance,
+    double* invstd           # 1 / sqrt(var + eps),
+    double* sum_g            # sum over rows of dLoss/dY (Y = gamma x^ + beta),
+    double* sum_gx           # and of dLoss/dY x^
+    bint train_dropout       # apply dropout (its masks from the keys below)
+    unsigned key0, key1      # dropout's key (from random_state)
+    unsigned long long step  # the optimizer's step: masks differ per step
 
 
 cdef struct Input:

@@ -11,6 +11,12 @@ names no optimizer. Networks big enough step in a second round, of
 parameter slices; smaller ones are stepped whole by the thread that closes
 the parts' round.
 
+With batch norm a part's pass is cut into stages (_common.pxd): each stage
+is a round of the parts, and its close combines the parts' statistics in
+part order (the minibatch's mean and variance forward, updating the running
+ones; the sums of the deltas backward), which the next stage reads. The
+last stage's close takes the step as above.
+
 Sparse X is passed as its CSR arrays with an empty dense X (shape (0, 0));
 an empty sample_weight means unit weights; the softmax loss's targets may be
 one intp column of class indices (see _part.check_data).
@@ -24,11 +30,12 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from ._blas cimport _dot
-from ._common cimport Net, PartLayout
+from ._common cimport Net, PartLayout, Batch
 from ._network cimport Network, fill_ones
 from ._optimizers cimport StepRule, StepSettings, begin_step, take_step, \
     state_finite, n_state_buffers
-from ._part cimport Data, part_loss_gradient, part_range, check_data
+from ._part cimport Data, part_loss_gradient, part_range, check_data, empty_part_stats, \
+    close_stage
 from ._team cimport Post, Signals, run_post, fastmlp_team, fastmlp_team_new, \
     fastmlp_team_free, fastmlp_flag, FASTMLP_ARGS_SIZE
 
@@ -65,10 +72,14 @@ cdef struct _EpochPlan:
     const Data* data
     const Py_ssize_t* rows
     Py_ssize_t n_samples, batch_size, n_parts
-    Py_ssize_t per_batch   # rounds per minibatch: 1 (parts), or 2 (then slices)
+    Py_ssize_t n_stages    # rounds of parts per minibatch (_common.pxd)
+    Py_ssize_t per_batch   # rounds per minibatch: n_stages, or one more (slices)
     Py_ssize_t slice_len
     double* part_loss      # n_parts losses, then n_parts weight sums
     double* slice_sumsq    # per slice: coefficients', then intercepts'
+    double* part_stats     # per part: batch norm's sums (4 n_stats)
+    Batch* batch           # the minibatch's statistics; dropout's keys
+    double* running        # running means then variances (2 n_stats), or NULL
 
 
 cdef struct _EpochPost:
@@ -89,17 +100,25 @@ cdef void _minibatch_part(
         const Data* data,
         const Py_ssize_t* rows,         # IN the minibatch's rows
         Py_ssize_t n_rows, Py_ssize_t n_parts, Py_ssize_t q,
-        double* part_loss, double* part_sw) noexcept nogil:  # OUT [q]
-    """part_loss_gradient on the q-th of n_parts parts of a minibatch"""
+        double* part_loss, double* part_sw,  # OUT [q]
+        Py_ssize_t stage, const Batch* batch,
+        double* part_stats) noexcept nogil:  # OUT its part's sums
+    """Stage `stage` of part_loss_gradient on the q-th of n_parts parts of a
+    minibatch"""
     cdef Py_ssize_t lo, hi
+    cdef double* stats = part_stats + q * 4 * net.n_stats
+    cdef double loss
     part_range(n_rows, n_parts, q, &lo, &hi)
     if lo < hi:
-        part_loss[q] = part_loss_gradient(
+        loss = part_loss_gradient(
             net, p, g + q * net.n_params, work + q * part.size, part, data,
-            rows + lo, 0, hi - lo, 1, False, &part_sw[q])
+            rows + lo, 0, hi - lo, 1, False, &part_sw[q], stage, batch, stats)
+        if stage == net.n_bn:
+            part_loss[q] = loss
     else:
         # a short last minibatch leaves a part without rows
         memset(g + q * net.n_params, 0, net.n_params * sizeof(floating))
+        empty_part_stats(net, stats)
         part_loss[q] = 0
         part_sw[q] = 0
 
@@ -143,10 +162,15 @@ cdef void _epoch_job(const _EpochPost* a, floating* p, Py_ssize_t i,
     cdef const _EpochState* state = a.state
     cdef Py_ssize_t start = i // e.per_batch * e.batch_size
     cdef Py_ssize_t n_rows = min(e.batch_size, e.n_samples - start)
-    if i % e.per_batch == 0:
+    cdef Py_ssize_t stage = i % e.per_batch
+    cdef Batch batch
+    if stage < e.n_stages:
+        # the masks of the step this minibatch takes
+        batch = e.batch[0]
+        batch.step = <unsigned long long>state.rule.t
         _minibatch_part(e.net, p, <floating*>e.g, <floating*>e.work, e.part, e.data,
                         e.rows + start, n_rows, e.n_parts, q, e.part_loss,
-                        e.part_loss + e.n_parts)
+                        e.part_loss + e.n_parts, stage, &batch, e.part_stats)
     else:
         _step_slice(e.net, &state.rule, state.rate, p, <floating*>e.g, <floating*>e.g,
                     <floating*>e.m1, <floating*>e.m2, e.n_parts, q, e.slice_len,
@@ -167,14 +191,21 @@ cdef bint _epoch_close(const _EpochPost* a, floating* p, Py_ssize_t i) noexcept 
     cdef double batch_loss = 0, sw_sum = 0, sumsq_next = 0, rate
     cdef double alpha = state.rule.alpha
     cdef bint finite = True
-    if i % e.per_batch == 0:
+    cdef Py_ssize_t stage = i % e.per_batch
+    if stage < e.n_stages - 1:
+        # batch norm's statistics, for the next stage
+        e.batch.n_rows = n_rows
+        close_stage(e.net, e.batch, e.part_stats, n_parts, stage, e.running,
+                    e.net.bn_momentum)
+        return True
+    if stage == e.n_stages - 1:
         if fastmlp_flag(&a.post.signals.raised):
             return False
         for q in range(n_parts):
             batch_loss += e.part_loss[q]
             sw_sum += e.part_loss[n_parts + q]
         rate = begin_step(&state.rule)
-        if e.per_batch == 2:
+        if e.per_batch > e.n_stages:
             state.batch_loss, state.sw_sum, state.rate = batch_loss, sw_sum, rate
             return True
         # the step finishes the gradient (L2, 1 / sw_sum) as it goes
@@ -276,11 +307,15 @@ cdef class Epochs:
     cdef Data data
     cdef _EpochPlan plan        # the above, as the jobs read them
     cdef double* losses         # the plan's part_loss and slice_sumsq
+    cdef double* stats          # the plan's part_stats, then the batch's
+    cdef Batch batch
+    cdef double* running        # running statistics (an array held in _arrays)
     cdef long* n_jobs_run       # per thread, in the last epoch
     cdef Post hook              # the tests' slow thread
     cdef fastmlp_team* own      # for epochs run outside on_threads
 
     def __dealloc__(self):
+        free(self.stats)
         free(self.losses)
         free(self.n_jobs_run)
         fastmlp_team_free(self.own)
@@ -288,15 +323,23 @@ cdef class Epochs:
     def __init__(self, Network network, params, grads, moment_1, moment_2, work, X,
                  X_data, X_indices, X_indptr, Y, sample_weight,
                  const Py_ssize_t[::1] order, Py_ssize_t batch_size, bint gather,
-                 Py_ssize_t n_parts, int n_threads):
+                 Py_ssize_t n_parts, int n_threads, running_stats=None,
+                 dropout_key=(0, 0)):
         cdef Py_ssize_t i, n_rows
+        cdef Py_ssize_t n_stats = network.net.n_stats
+        cdef double[::1] running
         if n_parts < 1 or batch_size < 1 or order.shape[0] < 1:
             raise ValueError("an epoch needs rows, a batch size and a part")
         self.network = network
         self.batch_size = batch_size
         self.n_parts = n_parts
+        if running_stats is None:
+            running_stats = np.zeros(2 * n_stats)
+        running = running_stats
+        if running.shape[0] != 2 * n_stats:
+            raise ValueError("running statistics of the wrong size")
         self._arrays = (params, grads, moment_1, moment_2, work, X, X_data, X_indices,
-                        X_indptr, Y, sample_weight, order)
+                        X_indptr, Y, sample_weight, order, running_stats)
         self.single = params.dtype == np.float32
         self.part = network.part_layout((batch_size + n_parts - 1) // n_parts, gather)
         # n_rows from the buffer held, not from Y.shape: an object's shape
@@ -321,13 +364,23 @@ cdef class Epochs:
         self.order = &order[0]
         self.n_samples = order.shape[0]
         self.n_threads = max(1, min(n_threads, <int>n_parts))
+        free(self.stats)
         free(self.losses)
         free(self.n_jobs_run)
         fastmlp_team_free(self.own)
+        self.stats = <double*>malloc(max(1, (4 * n_parts + 5) * n_stats) * sizeof(double))
+        self.running = &running[0] if n_stats > 0 else NULL
+        memset(&self.batch, 0, sizeof(self.batch))
+        if self.stats != NULL:
+            _point_batch(&self.batch, self.stats + 4 * n_parts * n_stats, n_stats)
+        self.batch.train_dropout = network.net.dropout
+        self.batch.key0 = <unsigned>dropout_key[0]
+        self.batch.key1 = <unsigned>dropout_key[1]
         self.losses = <double*>malloc(4 * n_parts * sizeof(double))
         self.n_jobs_run = <long*>malloc(self.n_threads * sizeof(long))
         self.own = fastmlp_team_new(1, n_parts)
-        if self.losses == NULL or self.n_jobs_run == NULL or self.own == NULL:
+        if self.losses == NULL or self.n_jobs_run == NULL or self.own == NULL \
+                or self.stats == NULL:
             raise MemoryError()
         memset(self.n_jobs_run, 0, self.n_threads * sizeof(long))
         memset(&self.hook, 0, sizeof(self.hook))
@@ -416,6 +469,15 @@ cdef Py_ssize_t _hold(Epochs e, floating[::1] params, floating[::1] grads,
     return n_rows
 
 
+cdef void _point_batch(Batch* batch, double* values, Py_ssize_t n_stats) noexcept nogil:
+    """Point the batch's statistics at 5 n_stats values."""
+    batch.mean = values
+    batch.var = values + n_stats
+    batch.invstd = values + 2 * n_stats
+    batch.sum_g = values + 3 * n_stats
+    batch.sum_gx = values + 4 * n_stats
+
+
 cdef void _plan(Epochs e) noexcept:
     """Fill e.plan from e's buffers and settings."""
     cdef _EpochPlan* plan = &e.plan
@@ -426,11 +488,15 @@ cdef void _plan(Epochs e) noexcept:
     plan.data = &e.data
     plan.rows = e.order
     plan.n_samples, plan.batch_size, plan.n_parts = e.n_samples, e.batch_size, e.n_parts
-    plan.per_batch = 1 if n_params < MIN_THREADED_STEP else 2
+    plan.n_stages = 2 * e.network.net.n_bn + 1
+    plan.per_batch = plan.n_stages + (0 if n_params < MIN_THREADED_STEP else 1)
     # slices of whole cache lines, so no two threads write the same line
     plan.slice_len = ((n_params + e.n_parts - 1) // e.n_parts + 15) // 16 * 16
     plan.part_loss = e.losses
     plan.slice_sumsq = e.losses + 2 * e.n_parts
+    plan.part_stats = e.stats
+    plan.batch = &e.batch
+    plan.running = e.running
 
 
 cdef void _run_epoch(Epochs e, floating* p, _EpochState* state,

@@ -81,6 +81,8 @@ def predict_dense(Network network,
     cdef PartLayout part = network.inference_layout(max(1, min(chunk_rows, n_samples)))
     cdef Input inp
     cdef int status
+    if net.n_bn > 0:
+        raise ValueError("predictions run on batch norm folded into the weights")
     if params.shape[0] != net.n_params or X.shape[1] != net.n_features \
             or out.shape[0] != n_samples or out.shape[1] != net.n_outputs:
         raise ValueError("buffers of the wrong size")
@@ -112,6 +114,8 @@ def predict_sparse(Network network,
     cdef Input inp
     cdef int status = 0
     cdef const Py_ssize_t* first_index = &indices[0] if indices.shape[0] > 0 else NULL
+    if net.n_bn > 0:
+        raise ValueError("predictions run on batch norm folded into the weights")
     if params.shape[0] != net.n_params or out.shape[0] != n_samples \
             or out.shape[1] != net.n_outputs:
         raise ValueError("buffers of the wrong size")

@@ -2,7 +2,7 @@
 # forward and backward passes over one row part.
 from cython cimport floating
 
-from ._common cimport Layer, Net, PartLayout, Input
+from ._common cimport Layer, Net, PartLayout, Input, Batch
 
 
 cdef class Network:
@@ -23,6 +23,16 @@ cdef void forward(const Net* net, const floating* params, Input* inp,
 cdef void backward(const Net* net, const floating* params, floating* grads,
                    Input* inp, Py_ssize_t n_rows, floating* work,
                    const PartLayout* part, bint accumulate) noexcept nogil
+
+cdef void forward_layers(const Net* net, const floating* params, Input* inp,
+                         Py_ssize_t n_rows, floating* work, const PartLayout* part,
+                         Py_ssize_t lo, Py_ssize_t hi, const Batch* batch,
+                         const Py_ssize_t* ids, Py_ssize_t id_start) noexcept nogil
+
+cdef Py_ssize_t backward_layers(const Net* net, const floating* params, floating* grads,
+                                Input* inp, Py_ssize_t n_rows, floating* work,
+                                const PartLayout* part, Py_ssize_t top,
+                                bint accumulate) noexcept nogil
 
 cdef double finalize_gradient(const Net* net, const floating* params,
                               floating* grads, double alpha,
@@ -67,3 +77,24 @@ cdef inline floating* layer_delta(const Net* net, floating* work,
                                   Py_ssize_t layer) noexcept nogil:
     """dLoss/dZ_{layer+1}, the delta of weight layer `layer`'s output"""
     return work + part.delta + part.max_rows * net.layers[layer].delta_col
+
+
+cdef inline floating* layer_norm(const Net* net, floating* work, const PartLayout* part,
+                                 Py_ssize_t layer) noexcept nogil:
+    """X^ of batch-normalised weight layer `layer`'s output"""
+    return work + part.norm + part.max_rows * net.layers[layer].norm_col
+
+
+cdef inline floating* layer_mask(const Net* net, floating* work, const PartLayout* part,
+                                 Py_ssize_t layer) noexcept nogil:
+    """Dropout's keep scale times f' of weight layer `layer`'s output"""
+    return work + part.mask + part.max_rows * net.layers[layer].mask_col
+
+
+cdef inline Py_ssize_t batch_norm_layer(const Net* net, Py_ssize_t j) noexcept nogil:
+    """The weight layer of the j-th batch-normalised layer"""
+    cdef Py_ssize_t l
+    for l in range(net.n_layers):
+        if net.layers[l].bn == j:
+            return l
+    return -1

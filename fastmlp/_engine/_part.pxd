@@ -3,7 +3,7 @@
 # data they hand it.
 from cython cimport floating
 
-from ._common cimport Net, PartLayout, Input
+from ._common cimport Net, Layer, PartLayout, Input, Batch
 
 
 cdef struct Data:
@@ -22,7 +22,14 @@ cdef double part_loss_gradient(
         const Net* net, const floating* params, floating* grads,
         floating* work, const PartLayout* part, const Data* data,
         const Py_ssize_t* rows, Py_ssize_t start, Py_ssize_t n_rows,
-        floating delta_scale, bint accumulate, double* sw_sum) noexcept nogil
+        floating delta_scale, bint accumulate, double* sw_sum, Py_ssize_t stage,
+        const Batch* batch, double* part_stats) noexcept nogil
+
+cdef void empty_part_stats(const Net* net, double* part_stats) noexcept nogil
+
+cdef void close_stage(const Net* net, Batch* batch, const double* part_stats,
+                      Py_ssize_t n_parts, Py_ssize_t stage, double* running,
+                      double momentum) noexcept nogil
 
 cdef inline void part_range(Py_ssize_t n_rows, Py_ssize_t n_parts, Py_ssize_t q,
                             Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:  # OUT

@@ -10,11 +10,14 @@ targets, integers so that float32 never rounds them) are read in place
 either way.
 """
 import numpy as np
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 from ._common cimport LOG_LOSS
-from ._network cimport forward, backward, layer_activations, layer_delta, set_input
+from ._network cimport forward, forward_layers, backward_layers, layer_activations, layer_delta, \
+    layer_norm, batch_norm_layer, set_input
 from ._losses cimport output_loss_delta
+from ._batch_norm cimport part_moments, part_delta_sums, finish_delta, combine_moments, \
+    combine_delta_sums, update_running
 from ._sparse cimport check_csr
 
 
@@ -25,12 +28,23 @@ cdef double part_loss_gradient(
         const Data* data,
         const Py_ssize_t* rows,         # IN the part's rows, or NULL: start + r
         Py_ssize_t start, Py_ssize_t n_rows, floating delta_scale, bint accumulate,
-        double* sw_sum) noexcept nogil:  # OUT the rows' sample-weight sum
-    """Forward, loss and output delta, backward over the part's rows into
-    grads; returns sum_i sw_i loss_i over them."""
-    cdef Py_ssize_t r, row
+        double* sw_sum,                 # OUT the rows' sample-weight sum
+        Py_ssize_t stage,               # of the pass (_common.pxd), 0 .. 2 n_bn
+        const Batch* batch,             # the minibatch's statistics, dropout's keys
+        double* part_stats) noexcept nogil:  # OUT this part's sums (stride 4 n_stats)
+    """One stage of the part's pass: forward, loss and output delta,
+    backward over its rows into grads, cut where batch norm needs the whole
+    minibatch's statistics (a network without batch norm has one stage).
+    Returns sum_i sw_i loss_i over the rows at the loss's stage (n_bn), else 0.
+
+    Stage k < n_bn runs forward to the k-th batch-normalised layer's Z and
+    its moments; stage n_bn on to the loss and back to the topmost
+    batch-normalised layer's dLoss/dY and its sums; stage n_bn + i finishes
+    that layer's delta and goes on down to the next one's (or the input)."""
+    cdef Py_ssize_t r, row, l, lo, hi, top, stop
     cdef Py_ssize_t n_features = net.n_features
     cdef Py_ssize_t n_targets = data.n_targets
+    cdef Py_ssize_t n_bn = net.n_bn, n_stats = net.n_stats
     cdef const floating* X = <const floating*>data.x
     cdef const floating* Y = <const floating*>data.y
     cdef const floating* SW = <const floating*>data.sw
@@ -40,19 +54,21 @@ cdef double part_loss_gradient(
     cdef const floating* y
     cdef const floating* sw
     cdef const Py_ssize_t* classes = data.classes
+    cdef const Layer* layer
     cdef Input inp = data.csr
-    cdef double loss
+    cdef double loss = 0
     if rows != NULL:
-        for r in range(n_rows):
-            row = rows[r]
-            if Y != NULL:
-                memcpy(ybuf + r * n_targets, Y + row * n_targets,
-                       n_targets * sizeof(floating))
-            if SW != NULL:
-                swbuf[r] = SW[row]
-            if X != NULL and data.gather:
-                memcpy(xbuf + r * n_features, X + row * n_features,
-                       n_features * sizeof(floating))
+        if stage == 0:
+            for r in range(n_rows):
+                row = rows[r]
+                if Y != NULL:
+                    memcpy(ybuf + r * n_targets, Y + row * n_targets,
+                           n_targets * sizeof(floating))
+                if SW != NULL:
+                    swbuf[r] = SW[row]
+                if X != NULL and data.gather:
+                    memcpy(xbuf + r * n_features, X + row * n_features,
+                           n_features * sizeof(floating))
         if X != NULL:
             # without gathering, a minibatch is a contiguous block of X
             inp.x = <void*>(xbuf if data.gather else X + rows[0] * n_features)
@@ -69,20 +85,86 @@ cdef double part_loss_gradient(
         sw = SW + start if SW != NULL else NULL
         if classes != NULL:
             classes = classes + start
-    if sw != NULL:
-        sw_sum[0] = 0
-        for r in range(n_rows):
-            sw_sum[0] += sw[r]
+    if stage <= n_bn:
+        lo = 0 if stage == 0 else batch_norm_layer(net, stage - 1) + 1
+        hi = batch_norm_layer(net, stage) + 1 if stage < n_bn else net.n_layers
+        forward_layers(net, params, &inp, n_rows, work, part, lo, hi, batch, rows, start)
+        if stage < n_bn:
+            layer = &net.layers[hi - 1]
+            part_moments(layer_activations(net, work, part, hi - 1), n_rows, layer.n_out,
+                         part_stats + layer.stat, part_stats + n_stats + layer.stat)
+            return 0
+        if sw != NULL:
+            sw_sum[0] = 0
+            for r in range(n_rows):
+                sw_sum[0] += sw[r]
+        else:
+            sw_sum[0] = n_rows
+        loss = output_loss_delta(
+            layer_activations(net, work, part, net.n_layers - 1),
+            params + net.layers[net.n_layers - 1].intercept, y, classes, rows, sw, n_rows,
+            net.n_outputs, net.loss, delta_scale,
+            layer_delta(net, work, part, net.n_layers - 1))
+        top = net.n_layers - 1
     else:
-        sw_sum[0] = n_rows
-    forward(net, params, &inp, n_rows, work, part)
-    loss = output_loss_delta(
-        layer_activations(net, work, part, net.n_layers - 1),
-        params + net.layers[net.n_layers - 1].intercept, y, classes, rows, sw, n_rows,
-        net.n_outputs, net.loss, delta_scale,
-        layer_delta(net, work, part, net.n_layers - 1))
-    backward(net, params, grads, &inp, n_rows, work, part, accumulate)
+        top = batch_norm_layer(net, 2 * n_bn - stage)
+        layer = &net.layers[top]
+        finish_delta(layer_delta(net, work, part, top), layer_norm(net, work, part, top),
+                     params + layer.gamma, n_rows, layer.n_out, batch.invstd + layer.stat,
+                     batch.sum_g + layer.stat, batch.sum_gx + layer.stat, batch.n_rows)
+    stop = backward_layers(net, params, grads, &inp, n_rows, work, part, top, accumulate)
+    if stop >= 0:
+        _delta_sums(net, grads, work, part, stop, n_rows, accumulate, part_stats)
     return loss
+
+
+cdef void _delta_sums(const Net* net,
+                      floating* grads,          # OUT (or +=) the layer's gamma, beta
+                      floating* work, const PartLayout* part, Py_ssize_t l,
+                      Py_ssize_t n_rows, bint accumulate,
+                      double* part_stats) noexcept nogil:  # OUT the sums
+    """The part's sums of batch-normalised layer l's G = dLoss/dY and G X^:
+    for the minibatch's, and as beta's and gamma's gradients"""
+    cdef const Layer* layer = &net.layers[l]
+    cdef Py_ssize_t j, n_stats = net.n_stats
+    cdef double* sum_g = part_stats + 2 * n_stats + layer.stat
+    cdef double* sum_gx = part_stats + 3 * n_stats + layer.stat
+    part_delta_sums(layer_delta(net, work, part, l), layer_norm(net, work, part, l),
+                    n_rows, layer.n_out, sum_g, sum_gx)
+    for j in range(layer.n_out):
+        if accumulate:
+            grads[layer.gamma + j] += <floating>sum_gx[j]
+            grads[layer.beta + j] += <floating>sum_g[j]
+        else:
+            grads[layer.gamma + j] = <floating>sum_gx[j]
+            grads[layer.beta + j] = <floating>sum_g[j]
+
+
+cdef void empty_part_stats(const Net* net, double* part_stats) noexcept nogil:
+    """A part without rows: zero sums"""
+    memset(part_stats, 0, 4 * net.n_stats * sizeof(double))
+
+
+cdef void close_stage(const Net* net, Batch* batch,
+                      const double* part_stats,  # IN n_parts parts' sums, back to back
+                      Py_ssize_t n_parts, Py_ssize_t stage,
+                      double* running,           # IN/OUT running means, variances; or NULL
+                      double momentum) noexcept nogil:
+    """After stage `stage` (< 2 n_bn) of every part: the minibatch's
+    statistics of the batch-normalised layer it stopped at, from the parts'
+    in part order (and the running statistics updated), or its sums of G
+    and G X^"""
+    cdef Py_ssize_t stride = 4 * net.n_stats, n_bn = net.n_bn
+    cdef const Layer* layer
+    if stage < n_bn:
+        layer = &net.layers[batch_norm_layer(net, stage)]
+        combine_moments(layer, part_stats, stride, net.n_stats, n_parts, batch.n_rows,
+                        net.bn_eps, batch)
+        if running != NULL:
+            update_running(layer, batch, net.n_stats, momentum, running)
+    else:
+        layer = &net.layers[batch_norm_layer(net, 2 * n_bn - 1 - stage)]
+        combine_delta_sums(layer, part_stats, stride, net.n_stats, n_parts, batch)
 
 
 cdef inline const Py_ssize_t* _indices_or_null(const Py_ssize_t[::1] a) noexcept:
