@@ -55,6 +55,15 @@ from ._consistency import (
     non_finite_parameters,
 )
 from ._engine_input import engine_input
+from ._layer_options import (
+    batch_norm_views,
+    check_minibatch_rows,
+    fold,
+    initial_gamma_beta,
+    initial_state,
+    layer_options,
+    pack_batch_norm,
+)
 from ._engine._epochs import Epochs
 from ._engine._full_batch import loss_gradient
 from ._engine._team import on_threads
@@ -172,6 +181,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "weight_init": [StrOptions(set(WEIGHT_INITS))],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "early_stopping_metric": [StrOptions({"score", "loss"})],
+        # a list gives one value per hidden layer (_layer_options.layer_options)
+        "batch_norm": ["boolean", list, tuple],
+        "batch_norm_momentum": [Interval(Real, 0, 1, closed="both")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
     }
 
     @abstractmethod
@@ -208,7 +221,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         elu_alpha,
         softplus_beta,
         softplus_threshold,
+        batch_norm,
+        batch_norm_momentum,
+        dropout,
     ):
+        self.batch_norm = batch_norm
+        self.batch_norm_momentum = batch_norm_momentum
+        self.dropout = dropout
         self.activation = activation
         self.negative_slope = negative_slope
         self.elu_alpha = elu_alpha
@@ -272,9 +291,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _network_spec(self, layer_units, dtype):
         """The spec of a network of these widths under the current
         hyperparameters."""
-        return NetworkSpec(layer_units[0], self._hidden_layers(layer_units[1:-1]),
-                           layer_units[-1], self.loss, self._target_type(),
-                           dtype=np.dtype(dtype).name)
+        n_hidden = len(layer_units) - 2
+        batch_norm = layer_options(self.batch_norm, n_hidden, "batch_norm", "bool")
+        dropout = layer_options(self.dropout, n_hidden, "dropout", "rate")
+        hidden = tuple(replace(layer, batch_norm=bn, dropout=rate) for layer, bn, rate
+                       in zip(self._hidden_layers(layer_units[1:-1]), batch_norm, dropout))
+        return NetworkSpec(layer_units[0], hidden, layer_units[-1], self.loss,
+                           self._target_type(), dtype=np.dtype(dtype).name,
+                           batch_norm_momentum=float(self.batch_norm_momentum))
 
     def _engine_key(self):
         # what predictions read from the hyperparameters and attributes (as
@@ -292,7 +316,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             spec = self._network_spec(layer_units, dtype)
         elif spec.layer_units != layer_units:
             spec = spec.with_units(layer_units)
-        hidden = self._hidden_layers([layer.units for layer in spec.hidden])
+        # batch norm and dropout are the fitted network's (its parameters are
+        # laid out for them); the activations are read now, as scikit-learn
+        # reads them
+        hidden = tuple(replace(new, batch_norm=old.batch_norm, dropout=old.dropout)
+                       for new, old in zip(self._hidden_layers(
+                           [layer.units for layer in spec.hidden]), spec.hidden))
         return replace(spec, hidden=hidden, out_activation=self.out_activation_,
                        dtype=np.dtype(dtype).name)
 
@@ -328,13 +357,21 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return (state["_params"], *state["coefs_"], *state["intercepts_"], state["activation"],
                 state["out_activation_"], state["n_outputs_"], state["n_layers_"],
                 state["n_features_in_"], *(state[name] for name in ACTIVATION_PARAMS),
-                *names)
+                *names, *self._batch_norm_arrays())
+
+    def _batch_norm_arrays(self):
+        """The arrays of batch_norm_ (fitted with batch norm), in order."""
+        layers = self.__dict__.get("batch_norm_")
+        if layers is None:
+            return ()
+        return tuple(layer[key] for layer in layers if layer is not None
+                     for key in ("gamma", "beta", "running_mean", "running_var"))
 
     def _rebuild_engine(self, dtype):
         coefs, intercepts = self._check_model()
         flat = self.__dict__.get("_params")
         views = self.__dict__.get("_param_views", ())
-        arrays = list(self.coefs_) + list(self.intercepts_)
+        arrays = list(self.coefs_) + list(self.intercepts_) + list(self._batch_norm_arrays())
         in_sync = (
             flat is not None
             and (dtype is None or flat.dtype == dtype)
@@ -358,7 +395,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             network = Network(spec)
         self._spec, self._network, self._network_key = spec, network, self._engine_key()
         if not in_sync:
+            batch_norm_ = self.__dict__.get("batch_norm_")
             self._set_parameters(*pack_parameters(coefs, intercepts, spec, spec.dtype, why))
+            if spec.n_stats:
+                self._set_batch_norm(*pack_batch_norm(batch_norm_, self._params, spec))
         self._checked_key = self._model_key()
         return network, self._params
 
@@ -408,6 +448,31 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.coefs_ = coefs
         self.intercepts_ = intercepts
         self._param_views = tuple(coefs) + tuple(intercepts)
+        self.__dict__.pop("batch_norm_", None)
+        self.__dict__.pop("_bn_state", None)
+
+    def _set_batch_norm(self, state, views):
+        """The running statistics' buffer, and batch_norm_'s views into it
+        and into the flat parameters."""
+        self._bn_state = state
+        self.batch_norm_ = views
+        self._param_views = self._param_views + self._batch_norm_arrays()
+
+    def _inference_engine(self):
+        """The network and parameters predictions run: with batch norm, a
+        network without it and the running statistics folded into the
+        weights (_layer_options.fold), computed at each call so that an edit
+        of coefs_ or batch_norm_ in place is seen; else _engine()'s."""
+        network, params = self._engine()
+        spec = network.spec
+        if not spec.n_stats:
+            return network, params
+        inference_spec = spec.without_training_layers()
+        cached = self.__dict__.get("_inference_network")
+        if cached is None or cached.spec != inference_spec:
+            cached = Network(inference_spec)
+            self._inference_network = cached
+        return cached, fold(spec, params, self._bn_state, inference_spec)
 
     def __getstate__(self):
         # The views are pickled as arrays of their own; the buffer and the
@@ -416,7 +481,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         # from it would detach coefs_ from the buffer the engine trains, under
         # a fit running in another thread too (issue 10). Copy first.
         state = dict(super().__getstate__())
-        for name in ("_params", "_param_views", "_network", "_network_key", "_checked_key"):
+        for name in ("_params", "_param_views", "_network", "_network_key", "_checked_key",
+                     "_bn_state", "_inference_network", "_best_bn_state"):
             state.pop(name, None)
         return state
 
@@ -443,7 +509,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self._set_parameters(*init_parameters(
             spec, self._init_activations(spec), self.weight_init, self.init_scale,
             self._random_state))
+        if spec.n_stats:
+            initial_gamma_beta(self._params, spec)
+            state = initial_state(spec)
+            self._set_batch_norm(state, batch_norm_views(self._params, state, spec))
         self._best_params = self._params.copy()
+        self._keep_best_state()
         # a new network starts a new optimizer, even in partial_fit (a model
         # whose coefs_ were deleted)
         self.__dict__.pop("_optimizer", None)
@@ -507,7 +578,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if first_pass or not hasattr(self, "_spec"):
             spec = self._network_spec(layer_units, X.dtype)
         else:
-            spec = replace(self._spec, dtype=X.dtype.name)
+            spec = self._continued_spec(layer_units, X.dtype)
+        if self.solver == "lbfgs" and spec.dropout_layers:
+            raise ValueError(
+                "dropout is a stochastic regulariser: solver='lbfgs' needs a fixed "
+                "objective for its line search, which random masks would change at "
+                "every evaluation. Use solver='adam' or 'sgd' with dropout, or set "
+                "dropout=0.")
         self._check_memory(spec, X, first_pass)
 
         # scikit-learn bug: it re-creates RandomState(random_state) on every
@@ -522,6 +599,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             raise ValueError(self._other_network(layer_units))
 
         network, params = self._engine(X.dtype)
+        network = self._training_network(network, spec)
         # multiclass targets stay integer class indices (MLPClassifier._targets):
         # exact in a float32 fit too
         Y = y
@@ -550,6 +628,38 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _labels_of(self, Y):
         """The targets as fit takes them, from the engine's target matrix."""
         return Y.ravel() if Y.ndim == 2 and Y.shape[1] == 1 else Y
+
+    def _continued_spec(self, layer_units, dtype):
+        """The fitted spec a warm start or partial_fit goes on training, with
+        this call's dropout and momentum; batch norm must stay as fitted (its
+        gamma, beta and statistics are the model's)."""
+        spec = self._spec
+        n_hidden = len(layer_units) - 2
+        batch_norm = layer_options(self.batch_norm, n_hidden, "batch_norm", "bool")
+        dropout = layer_options(self.dropout, n_hidden, "dropout", "rate")
+        fitted = [layer.batch_norm for layer in spec.hidden]
+        if n_hidden == len(fitted) and batch_norm != fitted:
+            raise ValueError(
+                f"batch_norm is {self.batch_norm!r}, but the model that warm_start and "
+                f"partial_fit go on training was fitted with batch norm on hidden layers "
+                f"{fitted}. Set batch_norm back, or fit a new model (warm_start=False).")
+        if n_hidden != len(fitted):
+            return replace(spec, dtype=np.dtype(dtype).name)
+        hidden = tuple(replace(layer, dropout=rate) for layer, rate in zip(spec.hidden, dropout))
+        return replace(spec, hidden=hidden, dtype=np.dtype(dtype).name,
+                       batch_norm_momentum=float(self.batch_norm_momentum))
+
+    def _training_network(self, network, spec):
+        """The engine's network with this call's dropout and momentum (which
+        only training reads); kept as the model's."""
+        hidden = tuple(replace(layer, dropout=new.dropout)
+                       for layer, new in zip(network.spec.hidden, spec.hidden))
+        wanted = replace(network.spec, hidden=hidden,
+                         batch_norm_momentum=spec.batch_norm_momentum)
+        if wanted != network.spec:
+            network = Network(wanted)
+            self._spec, self._network = wanted, network
+        return network
 
     def _check_goes_on(self):
         """The model a warm start or partial_fit goes on training is one fit
@@ -636,12 +746,22 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         grads = np.empty(n_parts * network.n_params, dtype=dtype)
         return n_parts, n_threads, work, grads
 
+    @staticmethod
+    def _lbfgs_chunk_rows(n_samples, spec):
+        """Rows per chunk of lbfgs's loss: all of them with batch norm, whose
+        statistics are over all rows."""
+        if spec.n_stats:
+            if n_samples < 2:
+                check_minibatch_rows(n_samples, n_samples)
+            return n_samples
+        return _chunk_rows(n_samples, spec)
+
     def _check_memory(self, spec, X, first_pass):
         """MemoryError, before anything is allocated, when the network's
         buffers would not fit in the memory available."""
         n_samples = X.shape[0]
         if self.solver == "lbfgs":
-            rows = _chunk_rows(n_samples, spec)
+            rows = self._lbfgs_chunk_rows(n_samples, spec)
             gather = False
         else:
             rows = self._batch_rows(n_samples)
@@ -667,7 +787,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         X_dense, data, indices, indptr = engine_input(X, params.dtype)
         no_weight = np.empty(0, dtype=params.dtype)
         sw = no_weight if sample_weight is None else sample_weight
-        chunk_rows = _chunk_rows(X.shape[0], network.spec)
+        chunk_rows = self._lbfgs_chunk_rows(X.shape[0], network.spec)
         n_parts, n_threads, work, all_grads = self._part_buffers(
             network, chunk_rows, False, params.dtype)
         # scikit-learn bug #8349: its loss averages the squared error over the
@@ -745,15 +865,24 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         params[...] = opt_res.x
+        if network.spec.n_stats and np.isfinite(params).all():
+            # lbfgs normalises over all rows: the statistics predictions use
+            # are those of all rows at the final weights
+            with single_threaded_blas(n_threads > 1):
+                loss_gradient(network, params, all_grads, work, X_dense, data, indices,
+                              indptr, Y, sw, chunk_rows, n_parts, n_threads, self.alpha,
+                              delta_scale, self._bn_state, 1.0)
         # the stochastic solvers' engine checks every step; L-BFGS-B's
-        # iterate is checked here
-        return bool(np.isfinite(opt_res.fun) and np.isfinite(params).all())
+        # iterate (and batch norm's statistics) is checked here
+        return bool(np.isfinite(opt_res.fun) and np.isfinite(params).all()
+                    and np.isfinite(self.__dict__.get("_bn_state", 0)).all())
 
     def _fit_stochastic(self, network, params, X, Y, y, sample_weight, incremental,
                         validation, callbacks):
         """The stochastic solvers' fit: the optimizer, the validation data
         (given to fit, or split off), the engine's epochs, then the epoch
         loop. Returns whether the parameters stayed finite."""
+        self._incremental = incremental
         optimizer = self._stochastic_optimizer(network, params.dtype, incremental)
         # early_stopping in partial_fit doesn't make sense
         if self.early_stopping and incremental:
@@ -791,6 +920,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if self.early_stopping and validation is not None and finite:
             # restore best weights, in place so the views stay the model's
             params[...] = self._best_params
+            if network.spec.n_stats:
+                self._bn_state[...] = self._best_bn_state
         return finite
 
     def _stochastic_optimizer(self, network, dtype, incremental):
@@ -869,12 +1000,27 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         X_dense, data, indices, indptr = engine_input(X, dtype)
         sw = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
         gather = self._gathers(X, order.shape[0] < X.shape[0])
+        if network.spec.n_stats:
+            check_minibatch_rows(n_train, batch_size)
         n_parts, n_threads, work, grads = self._part_buffers(
             network, batch_size, gather, dtype)
         epochs = Epochs(network, params, grads, optimizer.moment_1, optimizer.moment_2,
                         work, X_dense, data, indices, indptr, Y, sw, order,
-                        batch_size, gather, n_parts, n_threads)
+                        batch_size, gather, n_parts, n_threads,
+                        self.__dict__.get("_bn_state"), self._dropout_key(network.spec))
         return epochs, batch_size, sw
+
+    def _dropout_key(self, spec):
+        """Dropout's key for this call's masks: drawn from random_state at
+        each fit (so a warm start draws new masks), kept across partial_fit
+        calls (whose step count goes on); none without dropout, which then
+        draws nothing."""
+        if not spec.dropout_layers:
+            return (0, 0)
+        if not self._incremental or "_dropout_seed" not in self.__dict__:
+            self._dropout_seed = tuple(
+                int(v) for v in self._random_state.randint(0, 2**32, size=2, dtype=np.uint64))
+        return self._dropout_seed
 
     def _run_epoch(self, epochs, optimizer, order, batch_size, sample_weight):
         """Shuffle, then every minibatch of one epoch in the engine. Returns
@@ -980,10 +1126,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             self.best_loss_ = None
             self._no_improvement_count = 0
             self._best_params = self._params.copy()
+            self._keep_best_state()
         elif not early_stopping and getattr(self, "best_loss_", None) is None:
             self.best_loss_ = np.inf
             self.validation_scores_ = None
             self.best_validation_score_ = None
+
+    def _keep_best_state(self):
+        """Early stopping's best running statistics, beside its best weights."""
+        state = self.__dict__.get("_bn_state")
+        if state is not None:
+            self._best_bn_state = state.copy()
 
     def _n_outputs(self, y):
         """Width of the output layer for the target matrix y."""
@@ -1042,6 +1195,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 self._no_improvement_count += 1
             if best:
                 np.copyto(self._best_params, self._params)
+                self._keep_best_state()
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
@@ -1136,7 +1290,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         y_pred : ndarray of shape (n_samples, n_outputs)
             The output layer's activations, in the model's dtype.
         """
-        network, params = self._engine()
+        network, params = self._inference_engine()
         dtype = params.dtype
         check_output = check_input
         if check_input and not self._is_engine_ready(X, dtype):

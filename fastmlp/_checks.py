@@ -488,6 +488,10 @@ class FitState:
         if params is not None and "coefs_" in attributes and (incremental or estimator.warm_start):
             # in place: coefs_ and intercepts_ are views a user may hold
             steps.append(functools.partial(params.__setitem__, Ellipsis, params.copy()))
+            state = attributes.get("_bn_state")
+            if state is not None:
+                # batch norm's running statistics, updated in place too
+                steps.append(functools.partial(state.__setitem__, Ellipsis, state.copy()))
         for name in ("loss_curve_", "validation_scores_"):
             value = attributes.get(name)
             if isinstance(value, list):

@@ -186,7 +186,34 @@ OWN_PARAMETERS = """
         weights it restores by: 'score' (the estimator's score, accuracy or
         R^2, as scikit-learn) must improve by tol; 'loss' (the validation
         loss, ``validation_loss_curve_``) must fall by tol.
-""" + _activation_params_doc()
+""" + _activation_params_doc() + """
+    batch_norm : bool or list of bool, default=False
+        Batch normalisation of the hidden layers (one value for all, or one
+        per hidden layer), as PyTorch's ``BatchNorm1d`` after each
+        ``Linear``: a layer's pre-activations are normalised over the
+        minibatch (lbfgs: over all rows), then scaled by a learned gamma and
+        shifted by a learned beta, before the activation. Statistics are
+        over the whole minibatch however many threads run it, and
+        unweighted (sample weights weigh each row's loss, not the batch's
+        mean and variance). Minibatches need at least 2 rows. The layer's
+        intercept is then redundant (its gradient is zero) and stays as
+        drawn; gamma, beta and the running statistics are in
+        ``batch_norm_``. Predictions use the running statistics, folded
+        into the weights: one product per layer.
+
+    batch_norm_momentum : float, default=0.1
+        Weight of each minibatch's mean and (unbiased) variance in the
+        running statistics predictions use, PyTorch's ``momentum``.
+
+    dropout : float or list of float, default=0.0
+        Inverted dropout after each hidden layer's activation (one rate for
+        all, or one per hidden layer; each in [0, 1)), in training only:
+        a unit is zeroed with this probability and the kept ones are scaled
+        by 1 / (1 - rate). Masks are drawn from a counter-based generator
+        (Philox-4x32-10) keyed by random_state, the step, the layer and the
+        row's index, so a fit is reproducible and the same on any number of
+        threads. Predictions use no mask. Not with solver='lbfgs'.
+"""
 
 ATTRIBUTES = """
     loss_ : float
@@ -243,6 +270,14 @@ ATTRIBUTES = """
 
     out_activation_ : str
         Name of the output activation function.
+
+    batch_norm_ : list of (dict or None) of shape (n_layers - 2,)
+        With batch_norm only: per hidden layer, None, or the dict of its
+        ``gamma``, ``beta``, ``running_mean`` and ``running_var`` (views
+        into the model's buffers). coefs_ and intercepts_ are then the
+        unfolded weights: the layer computes
+        ``gamma * (A @ W + b - running_mean) / sqrt(running_var + 1e-5) + beta``
+        in predictions.
 """
 
 NOTES = """    Notes

@@ -88,6 +88,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         elu_alpha=1.0,
         softplus_beta=1.0,
         softplus_threshold=20.0,
+        batch_norm=False,
+        batch_norm_momentum=0.1,
+        dropout=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -121,6 +124,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             weight_init=weight_init,
             init_scale=init_scale,
             early_stopping_metric=early_stopping_metric,
+            batch_norm=batch_norm,
+            batch_norm_momentum=batch_norm_momentum,
+            dropout=dropout,
         )
 
     def predict(self, X):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 from fastmlp._engine._dropout import keep_scales, philox4x32_10
-from test_batch_norm import engine, make_spec, problem, random_params
+from engine_specs import engine, make_spec, problem, random_params
 
 # Random123's kat_vectors for philox4x32_10
 KNOWN_ANSWERS = [

@@ -195,9 +195,11 @@ cdef bint _epoch_close(const _EpochPost* a, floating* p, Py_ssize_t i) noexcept 
     if stage < e.n_stages - 1:
         # batch norm's statistics, for the next stage
         e.batch.n_rows = n_rows
-        close_stage(e.net, e.batch, e.part_stats, n_parts, stage, e.running,
-                    e.net.bn_momentum)
-        return True
+        if close_stage(e.net, e.batch, e.part_stats, n_parts, stage, e.running,
+                       e.net.bn_momentum):
+            return True
+        state.finite = False
+        return False
     if stage == e.n_stages - 1:
         if fastmlp_flag(&a.post.signals.raised):
             return False

@@ -27,7 +27,7 @@ cdef double part_loss_gradient(
 
 cdef void empty_part_stats(const Net* net, double* part_stats) noexcept nogil
 
-cdef void close_stage(const Net* net, Batch* batch, const double* part_stats,
+cdef bint close_stage(const Net* net, Batch* batch, const double* part_stats,
                       Py_ssize_t n_parts, Py_ssize_t stage, double* running,
                       double momentum) noexcept nogil
 

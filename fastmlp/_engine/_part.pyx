@@ -12,7 +12,7 @@ either way.
 import numpy as np
 from libc.string cimport memcpy, memset
 
-from ._common cimport LOG_LOSS
+from ._common cimport LOG_LOSS, all_finite
 from ._network cimport forward, forward_layers, backward_layers, layer_activations, layer_delta, \
     layer_norm, batch_norm_layer, set_input
 from ._losses cimport output_loss_delta
@@ -145,7 +145,7 @@ cdef void empty_part_stats(const Net* net, double* part_stats) noexcept nogil:
     memset(part_stats, 0, 4 * net.n_stats * sizeof(double))
 
 
-cdef void close_stage(const Net* net, Batch* batch,
+cdef bint close_stage(const Net* net, Batch* batch,
                       const double* part_stats,  # IN n_parts parts' sums, back to back
                       Py_ssize_t n_parts, Py_ssize_t stage,
                       double* running,           # IN/OUT running means, variances; or NULL
@@ -153,18 +153,24 @@ cdef void close_stage(const Net* net, Batch* batch,
     """After stage `stage` (< 2 n_bn) of every part: the minibatch's
     statistics of the batch-normalised layer it stopped at, from the parts'
     in part order (and the running statistics updated), or its sums of G
-    and G X^"""
+    and G X^. False when they are not finite (values too large for the
+    model: the fit stops there, as on a non-finite parameter)."""
     cdef Py_ssize_t stride = 4 * net.n_stats, n_bn = net.n_bn
     cdef const Layer* layer
+    cdef bint finite
     if stage < n_bn:
         layer = &net.layers[batch_norm_layer(net, stage)]
         combine_moments(layer, part_stats, stride, net.n_stats, n_parts, batch.n_rows,
                         net.bn_eps, batch)
-        if running != NULL:
+        finite = all_finite(batch.mean + layer.stat, layer.n_out) \
+            and all_finite(batch.var + layer.stat, layer.n_out)
+        if running != NULL and finite:
             update_running(layer, batch, net.n_stats, momentum, running)
-    else:
-        layer = &net.layers[batch_norm_layer(net, 2 * n_bn - 1 - stage)]
-        combine_delta_sums(layer, part_stats, stride, net.n_stats, n_parts, batch)
+        return finite
+    layer = &net.layers[batch_norm_layer(net, 2 * n_bn - 1 - stage)]
+    combine_delta_sums(layer, part_stats, stride, net.n_stats, n_parts, batch)
+    return all_finite(batch.sum_g + layer.stat, layer.n_out) \
+        and all_finite(batch.sum_gx + layer.stat, layer.n_out)
 
 
 cdef inline const Py_ssize_t* _indices_or_null(const Py_ssize_t[::1] a) noexcept:
