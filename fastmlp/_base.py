@@ -895,7 +895,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if validation is not None:
             validation.prepare(network, params, _chunk_rows(validation.Y.shape[0], network.spec),
                                epochs.n_threads > 1, self.alpha,
-                               l2_divisor(sample_weight, order, batch_size))
+                               l2_divisor(sample_weight, order, batch_size),
+                               self._inference_engine if network.spec.n_stats else None)
         callbacks.begin_fit(order if order.shape[0] < X.shape[0] else None)
         finite = True
         try:

@@ -49,12 +49,21 @@ class ValidationSet:
         self.given = given
         self.n_threads = 1
 
-    def prepare(self, network, params, chunk_rows, may_thread, alpha, l2_divisor):
+    def prepare(self, network, params, chunk_rows, may_thread, alpha, l2_divisor,
+                inference=None):
         """Allocate the loss pass's buffers, once per fit: chunks of
         chunk_rows rows, cut into row parts as lbfgs cuts its chunks, run on
-        threads when `may_thread` (BLAS is then held to one thread)."""
+        threads when `may_thread` (BLAS is then held to one thread).
+
+        With batch norm, `inference` returns the network predictions run
+        and its parameters (the running statistics folded in, dropout off)
+        at the current weights: the loss is that network's, as the score is
+        predict's; its L2 term stays of the model's weights in `params`."""
         dtype = params.dtype
-        self._network, self._params = network, params
+        self._params, self._inference = params, inference
+        if inference is not None:
+            network = inference()[0]
+        self._network = network
         self._X = engine_input(self.X, dtype)
         # the softmax loss's class indices stay intp (exact in float32)
         self._Y = (np.ascontiguousarray(self.Y) if self.Y.dtype == np.intp
@@ -71,9 +80,12 @@ class ValidationSet:
     def loss(self):
         """The validation loss of the current parameters (see the module's
         docstring)."""
-        return forward_loss(self._network, self._params, self._work, *self._X, self._Y,
+        network, params = self._network, self._params
+        if self._inference is not None:
+            network, params = self._inference()
+        return forward_loss(network, params, self._work, *self._X, self._Y,
                             self._sw, self._chunk_rows, self._n_parts, self.n_threads,
-                            self._alpha, self._l2_divisor)
+                            self._alpha, self._l2_divisor, self._params)
 
 
 def check_validation_data(estimator, X_val, y_val, sample_weight_val, dtype, y):

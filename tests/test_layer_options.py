@@ -168,6 +168,50 @@ def test_early_stopping_restores_the_best_running_statistics():
     assert np.isfinite(model._bn_state).all()
 
 
+def _validation_loss(model, X_val, y_val, divisor):
+    """The validation loss as predictions define it: log_loss of
+    predict_proba plus the L2 term of the model's (unfolded) weights."""
+    from sklearn.metrics import log_loss
+    l2 = 0.5 * model.alpha * sum(float(np.sum(W.astype(np.float64) ** 2))
+                                 for W in model.coefs_) / divisor
+    return log_loss(y_val, model.predict_proba(X_val), labels=model.classes_) + l2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_validation_loss_with_batch_norm_is_the_loss_of_predictions(dtype):
+    # the validation pass runs the network predict runs: batch norm folded
+    # with the running statistics, dropout off
+    X, y = data(500)
+    X = X.astype(dtype)
+    X_tr, y_tr, X_val, y_val = X[:400], y[:400], X[400:], y[400:]
+    for k in (1, 3):
+        model = MLPClassifier((16, 8), max_iter=k, random_state=0, alpha=0.01, batch_size=50,
+                              batch_norm=True, dropout=0.2, n_iter_no_change=1000)
+        model.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+        expected = _validation_loss(model, X_val, y_val, 400 / 8)
+        np.testing.assert_allclose(model.validation_loss_curve_[-1], expected,
+                                   rtol=1e-10 if dtype == np.float64 else 2e-5)
+
+
+@pytest.mark.parametrize("metric", ["score", "loss"])
+def test_early_stopping_restores_the_best_epochs_model_with_its_statistics(metric):
+    # the restored model scores (and loses) on the validation rows what its
+    # best epoch did: weights and running statistics are that epoch's
+    X, y = data(600)
+    X_tr, y_tr, X_val, y_val = X[:450], y[:450], X[450:], y[450:]
+    model = MLPClassifier((16,), max_iter=60, random_state=0, alpha=0.0, batch_size=50,
+                          learning_rate_init=0.02, batch_norm=True, early_stopping=True,
+                          n_iter_no_change=4, early_stopping_metric=metric)
+    model.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    assert model.n_iter_ < 60
+    best = (int(np.argmin(model.validation_loss_curve_)) if metric == "loss"
+            else int(np.argmax(model.validation_scores_)))
+    assert best < model.n_iter_ - 1   # the last epoch is not the best
+    assert model.score(X_val, y_val) == model.validation_scores_[best]
+    np.testing.assert_allclose(_validation_loss(model, X_val, y_val, 450 / 9),
+                               model.validation_loss_curve_[best], rtol=1e-10)
+
+
 def test_a_failed_call_restores_the_running_statistics():
     X, y = data()
     model = MLPClassifier((16,), max_iter=2, random_state=0, batch_norm=True).fit(X, y)

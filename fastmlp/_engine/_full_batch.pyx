@@ -296,12 +296,17 @@ def forward_loss(Network network,
                  Y,                           # IN targets (_part.check_data)
                  const floating[::1] sample_weight,
                  Py_ssize_t chunk_rows, Py_ssize_t n_parts, int n_threads,
-                 double alpha, double l2_divisor):
+                 double alpha, double l2_divisor, l2_params=None):
     """The loss over all rows without its gradient: the sample-weighted mean
     loss plus 0.5 * alpha * sum(W**2) / l2_divisor. The same rounds of
     chunks and parts as loss_gradient's, on the same threads, so with
     l2_divisor the weights' sum it returns loss_gradient's loss, bit for
     bit. What a signal handler raises (KeyboardInterrupt) propagates.
+
+    A network with batch norm runs as predictions do: on the network
+    without it, its running statistics folded into params; the L2 term is
+    then of the model's own weights, l2_params' first n_coefs (the
+    training buffer, whose coefficients come first as here).
 
     Returns
     -------
@@ -315,9 +320,12 @@ def forward_loss(Network network,
     cdef floating w
     cdef Data data
     cdef _ChunksPost post
+    cdef const floating[::1] weights = params if l2_params is None else l2_params
 
     if chunk_rows < 1 or n_threads < 1:
         raise ValueError("a pass needs rows per chunk and a thread")
+    if weights.shape[0] < net.n_coefs:
+        raise ValueError("l2_params holds fewer values than the network's weights")
     if net.n_bn > 0:
         # the loss of inference: its network folds batch norm into the weights
         raise ValueError("forward_loss runs on the inference network (batch norm folded)")
@@ -334,6 +342,6 @@ def forward_loss(Network network,
         sw_sum = _weight_sum(sample_weight, n_samples)
         # as finalize_gradient sums it, so the L2 term is lbfgs's
         for i in range(net.n_coefs):
-            w = params[i]
+            w = weights[i]
             sumsq += w * w
     return loss_sum / sw_sum + 0.5 * alpha * sumsq / l2_divisor
