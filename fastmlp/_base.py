@@ -798,10 +798,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if network.spec.loss == "squared_error":
             delta_scale = 1.0 / network.spec.n_outputs
 
-        def objective():
+        def objective(bn_state=None, bn_momentum=1.0):
+            # bn_state: running statistics to update with all rows' (batch norm)
             return loss_gradient(network, params, all_grads, work, X_dense, data, indices,
                                  indptr, Y, sw, chunk_rows, n_parts, n_threads, self.alpha,
-                                 delta_scale)
+                                 delta_scale, bn_state, bn_momentum)
 
         return objective, all_grads[:params.shape[0]], n_threads
 
@@ -811,7 +812,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         def loss_and_grad(packed):
             params[...] = packed
-            loss = objective()
+            # with batch norm, the statistics of all rows at this point (a
+            # callback's copy of an iterate is the model at that iterate)
+            loss = objective(self.__dict__.get("_bn_state"), 1.0)
             if reached["loss"] is None:
                 reached["loss"] = loss
             return loss, grads.astype(np.float64)

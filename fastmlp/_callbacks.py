@@ -19,6 +19,7 @@ from sklearn.callback import CallbackSupportMixin as _SklearnCallbackSupport
 from sklearn.callback import FitCallback
 
 from ._consistency import describe
+from ._layer_options import batch_norm_views
 from ._parameters import parameter_views
 
 _HOOKS = ("setup", "on_fit_task_begin", "on_fit_task_end", "teardown")
@@ -186,6 +187,17 @@ class FitCallbacks:
         coefs, intercepts = parameter_views(flat, estimator._spec)
         attributes = {"_params": flat, "coefs_": coefs, "intercepts_": intercepts,
                       "_param_views": tuple(coefs) + tuple(intercepts)}
+        state = estimator.__dict__.get("_bn_state")
+        if state is not None:
+            # batch norm: gamma and beta in the copied buffer, the running
+            # statistics copied too (training goes on updating them)
+            state = state.copy()
+            views = batch_norm_views(flat, state, estimator._spec)
+            attributes.update(_bn_state=state, batch_norm_=views,
+                              _param_views=attributes["_param_views"] + tuple(
+                                  layer[key] for layer in views if layer is not None
+                                  for key in ("gamma", "beta", "running_mean",
+                                              "running_var")))
         for name in ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
                      "best_validation_loss_"):
             if name in estimator.__dict__:

@@ -174,6 +174,29 @@ def test_fitted_estimator_is_the_model_at_the_end_of_each_epoch():
     _same_params(fitted[-1], clf)
 
 
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_fitted_copies_with_batch_norm_keep_their_epochs_statistics(solver):
+    # the running statistics go on changing after an epoch: a copy keeps
+    # its own, as it keeps its own weights
+    X, y = _digits()
+    extra = dict(solver=solver, batch_norm=True)
+    if solver == "adam":
+        extra["dropout"] = 0.1
+    recorder = Recorder()
+    MLPClassifier(**_params(**extra)).set_callbacks(recorder).fit(X, y)
+    task = "epoch" if solver == "adam" else "iteration"
+    fitted = [end["fitted"] for end in recorder.ends(task)]
+    assert len(fitted) >= 3
+    for k, copy in enumerate(fitted[:3]):
+        shorter = MLPClassifier(**_params(max_iter=k + 1, **extra)).fit(X, y)
+        _same_params(copy, shorter)
+        for a, b in zip(copy.batch_norm_, shorter.batch_norm_):
+            for key in a:
+                np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(copy.predict_proba(X), shorter.predict_proba(X),
+                                   rtol=1e-12, atol=1e-15)
+
+
 def test_fitted_copies_are_made_only_when_a_hook_asks(monkeypatch):
     made = []
     original = FitCallbacks._snapshot
