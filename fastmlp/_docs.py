@@ -208,8 +208,9 @@ OWN_PARAMETERS = """
     dropout : float or list of float, default=0.0
         Inverted dropout after each hidden layer's activation (one rate for
         all, or one per hidden layer; each in [0, 1)), in training only:
-        a unit is zeroed with this probability and the kept ones are scaled
-        by 1 / (1 - rate). Masks are drawn from a counter-based generator
+        a unit is zeroed with this probability (rounded to a multiple of
+        2**-16: a unit's draw is 16 random bits) and the kept ones are
+        scaled by 1 / (1 - rate). Masks are drawn from a counter-based generator
         (Philox-4x32-10) keyed by random_state, the step, the layer and the
         row's index, so a fit is reproducible and the same on any number of
         threads. Predictions use no mask. Not with solver='lbfgs'.

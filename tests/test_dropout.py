@@ -1,5 +1,5 @@
 """Dropout in the engine (issue 13): Philox-4x32-10 gives Random123's known
-answers; masks drop at their rate (within binomial bounds), differ between
+answers; masks are its words in 16-bit slices; masks drop at their rate (within binomial bounds), differ between
 steps and layers, and are a function of the row's index, not of the part or
 thread that draws them; the loss under a fixed mask is the reference's, and
 its gradient that of finite differences."""
@@ -45,6 +45,26 @@ def test_masks_differ_between_steps_layers_and_keys_and_repeat_otherwise():
         agree = (other == base).mean()
         # independent masks agree on half of their entries
         assert 0.4 < agree < 0.6
+
+
+@pytest.mark.parametrize("n_units", [1, 7, 8, 37, 512, 1030])
+def test_masks_are_philox_words_in_16_bit_slices(n_units):
+    # unit j of row `row`: slice j % 2 (low first) of word (j % 8) // 2 of the
+    # block whose counter is (j // 8, row, step, layer and high bits); the
+    # engine draws four blocks at a time and 512 units per chunk, which must
+    # not change a word
+    rate, key, step, layer, row_start = 0.3, (99, 7), 5, 2, 2**32 - 3
+    M = keep_scales(4, n_units, row_start, layer, rate, *key, step)
+    threshold = int(rate * 65536 + 0.5)
+    expected = np.empty_like(M)
+    for r in range(4):
+        row = row_start + r
+        c3 = layer ^ ((row >> 32) << 8) ^ ((step >> 32) << 20)
+        for j in range(n_units):
+            words = philox4x32_10((j // 8, row & 0xFFFFFFFF, step, c3), key)
+            half = (words[(j % 8) // 2] >> (16 * (j % 2))) & 0xFFFF
+            expected[r, j] = 1 / (1 - rate) if half >= threshold else 0
+    np.testing.assert_array_equal(M, expected)
 
 
 def test_a_rows_mask_depends_on_its_index_only():

@@ -4,11 +4,22 @@ output is the same in training and in predictions, which use no mask."""
 import numpy as np
 
 
+from ._common cimport IDENTITY, LOGISTIC, TANH, RELU
+from ._activations cimport identity_derivative, logistic_derivative, tanh_derivative, \
+    relu_derivative
+
+# Units whose Philox words draw_keep_scale's loop draws at once, into a
+# stack buffer of _CHUNK_WORDS (two units per word).
+cdef enum:
+    _CHUNK_UNITS = 512
+    _CHUNK_WORDS = 256
+
+
 cdef unsigned keep_threshold(double rate) noexcept nogil:
-    """A random word w keeps its unit when w >= rate 2**32 (rounded): the
-    probability of a drop is rate to within 2**-32"""
-    cdef double t = rate * 4294967296.0 + 0.5
-    return <unsigned>min(t, 4294967295.0)
+    """A unit's 16-bit draw h keeps it when h >= rate 2**16 (rounded): the
+    probability of a drop is the rate rounded to a multiple of 2**-16
+    (eight units per Philox block: its 128 bits in 16-bit slices)"""
+    return <unsigned>(rate * 65536.0 + 0.5)
 
 
 cdef void draw_keep_scale(floating* M,    # OUT (n_rows, n_units): 0 or 1 / (1 - rate)
@@ -18,25 +29,62 @@ cdef void draw_keep_scale(floating* M,    # OUT (n_rows, n_units): 0 or 1 / (1 -
                           Py_ssize_t row_start, Py_ssize_t layer, double rate,
                           unsigned key0, unsigned key1,
                           unsigned long long step) noexcept nogil:
-    """M[r, j] = keep(r, j) / (1 - rate): one Philox block per four units of
-    a row, its counter (units // 4, row index, step, layer and the row
-    index's and step's high bits)"""
-    cdef Py_ssize_t r, j, row
-    cdef unsigned words[4]
-    cdef unsigned threshold = keep_threshold(rate)
+    """M[r, j] = keep(r, j) / (1 - rate): unit j of a row is 16-bit slice
+    j % 2 (low first) of word (j % 8) // 2 of the Philox block whose counter
+    is (j // 8, row index, step, layer and the row index's and step's high
+    bits)"""
+    cdef Py_ssize_t r, j, c, n, row
+    cdef unsigned words[_CHUNK_WORDS]
+    cdef unsigned threshold = keep_threshold(rate), c3
     cdef floating scale = <floating>(1.0 / (1.0 - rate))
     cdef floating* m
     for r in range(n_rows):
         row = rows[r] if rows != NULL else row_start + r
+        c3 = (<unsigned>layer ^ (<unsigned>(<unsigned long long>row >> 32) << 8)
+              ^ (<unsigned>(step >> 32) << 20))
         m = M + r * n_units
-        for j in range(n_units):
-            if j % 4 == 0:
-                fastmlp_philox4x32_10(<unsigned>(j // 4), <unsigned>row, <unsigned>step,
-                                      <unsigned>layer
-                                      ^ (<unsigned>(<unsigned long long>row >> 32) << 8)
-                                      ^ (<unsigned>(step >> 32) << 20),
-                                      key0, key1, words)
-            m[j] = scale if words[j % 4] >= threshold else 0
+        c = 0
+        while c < n_units:
+            n = min(<Py_ssize_t>_CHUNK_UNITS, n_units - c)
+            fastmlp_philox_blocks(<unsigned>(c // 8), <unsigned>((n + 7) // 8),
+                                  <unsigned>row, <unsigned>step, c3, key0, key1, words)
+            for j in range(n):
+                m[c + j] = scale if (words[j >> 1] >> (16 * (j & 1))) & 0xFFFF \
+                    >= threshold else 0
+            c += _CHUNK_UNITS
+
+
+cdef bint mask_outputs(floating* A,   # IN f(Z), OUT masked: A S
+                       floating* M,   # IN the keep scales S, OUT S f'(Z)
+                       Py_ssize_t n, int activation) noexcept nogil:
+    """M = S f'(Z) (f' written from the output A before it is masked), A *= S:
+    one pass, for scikit-learn's four activations; False (nothing done) for
+    the others, whose f' takes parameters or is kept from the forward pass"""
+    cdef Py_ssize_t i
+    cdef floating s, a
+    if activation == RELU:
+        for i in range(n):
+            s, a = M[i], A[i]
+            M[i] = relu_derivative(s, a)
+            A[i] = a * s
+    elif activation == TANH:
+        for i in range(n):
+            s, a = M[i], A[i]
+            M[i] = tanh_derivative(s, a)
+            A[i] = a * s
+    elif activation == LOGISTIC:
+        for i in range(n):
+            s, a = M[i], A[i]
+            M[i] = logistic_derivative(s, a)
+            A[i] = a * s
+    elif activation == IDENTITY:
+        for i in range(n):
+            s, a = M[i], A[i]
+            M[i] = identity_derivative(s, a)
+            A[i] = a * s
+    else:
+        return False
+    return True
 
 
 def philox4x32_10(counter, key):

@@ -18,7 +18,7 @@ from ._activations cimport bias_activation, bias_activation_derivative, \
     activation_derivative, outer_activation_derivative
 from ._activations import DERIVATIVE_FROM_OUTPUT, DERIVATIVE_IN_FORWARD
 from ._batch_norm cimport normalize
-from ._dropout cimport draw_keep_scale
+from ._dropout cimport draw_keep_scale, mask_outputs
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 from ._narrow cimport is_narrow, narrow_product, narrow_gradient
 
@@ -255,9 +255,10 @@ cdef void _activate(const Net* net, floating* work, const PartLayout* part, Py_s
 cdef void _dropout(const Net* net, floating* work, const PartLayout* part, Py_ssize_t l,
                    Py_ssize_t n_rows, const Batch* batch, const Py_ssize_t* ids,
                    Py_ssize_t id_start) noexcept nogil:
-    """Layer l's dropout, in training: the keep scales S (0 or
-    1 / (1 - rate)), then M = S f'(Z) kept for backward (f' written from
-    the output before it is masked, or the one the layer keeps) and A *= S"""
+    """Layer l's dropout, in training: draw the keep scales S (0 or
+    1 / (1 - rate)) into the mask block, then keep M = S f'(Z) there for
+    backward (f' written from the output before it is masked, or the one the
+    layer keeps) and A *= S"""
     cdef const Layer* layer = &net.layers[l]
     cdef floating* A = layer_activations(net, work, part, l)
     cdef floating* D = layer_derivatives(net, work, part, l)
@@ -266,13 +267,15 @@ cdef void _dropout(const Net* net, floating* work, const PartLayout* part, Py_ss
     cdef Py_ssize_t i, n = n_rows * layer.n_out
     if layer.dropout <= 0 or batch == NULL or not batch.train_dropout:
         return
-    # S in the delta block (free until backward)
     M = layer_mask(net, work, part, l)
-    S = layer_delta(net, work, part, l)
-    draw_keep_scale(S, n_rows, layer.n_out, ids, id_start, l, layer.dropout, batch.key0,
+    draw_keep_scale(M, n_rows, layer.n_out, ids, id_start, l, layer.dropout, batch.key0,
                     batch.key1, batch.step)
+    if D == NULL and mask_outputs(A, M, n, layer.activation):
+        return
+    # other activations: S copied to the delta block (free until backward)
+    S = layer_delta(net, work, part, l)
     for i in range(n):
-        M[i] = S[i]
+        S[i] = M[i]
     activation_derivative(M, A, D, n_rows, layer.n_out, layer.activation, layer.act_params)
     for i in range(n):
         A[i] = A[i] * S[i]
