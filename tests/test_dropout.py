@@ -114,8 +114,10 @@ def dropout_problems(draw):
     loss = draw(st.sampled_from(["squared_error", "log_loss"]))
     rng = np.random.RandomState(draw(st.integers(0, 2**31 - 1)))
     X, Y = problem(rng, draw(st.integers(2, 12)), units, loss)
-    return dict(spec=make_spec(units, batch_norm, draw(st.sampled_from(["tanh", "logistic"])),
-                               loss, dropout=rates),
+    # gelu and silu keep f'(Z) from the forward pass, selu writes it from
+    # its output with a parameter: the masks compose with both
+    activation = draw(st.sampled_from(["tanh", "logistic", "gelu", "silu", "selu"]))
+    return dict(spec=make_spec(units, batch_norm, activation, loss, dropout=rates),
                 rng=rng, X=X, Y=Y, n_parts=draw(st.integers(1, 3)),
                 key=(draw(st.integers(0, 2**32 - 1)), draw(st.integers(0, 2**32 - 1))),
                 step=draw(st.integers(0, 2**40)))
