@@ -52,7 +52,9 @@ def validated_input(estimator, X, dtype):
 
 def forward_pass(estimator, X):
     """The body of forward_pass (see the estimators' docstring)."""
-    network, params = estimator._engine()
+    # inference mode: batch norm folded with its running statistics (a
+    # normalised layer's Z is then gamma * z_hat + beta), dropout off
+    network, params = estimator._inference_engine()
     dtype = params.dtype
     X = validated_input(estimator, X, dtype)
     spec = network.spec
@@ -75,7 +77,9 @@ def forward_pass(estimator, X):
 
 def loss_gradient(estimator, X, y, sample_weight):
     """The body of loss_gradient (see the estimators' docstring)."""
-    network, params = estimator._engine()
+    # inference mode: batch norm folded with its running statistics (a
+    # normalised layer's Z is then gamma * z_hat + beta), dropout off
+    network, params = estimator._inference_engine()
     dtype = params.dtype
     X = validated_input(estimator, X, dtype)
     check_sparse_structure(y, "y")

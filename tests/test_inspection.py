@@ -402,3 +402,17 @@ def test_the_derivative_at_a_kink_is_the_documented_side(activation, z, expected
     reg.intercepts_[1][...] = 0.0
     _, _, intercept_grads = reg.loss_gradient([[1.0]], [-1.0])
     assert intercept_grads[0][0] == pytest.approx((0.0 + 1.0) * expected)
+
+
+def test_forward_pass_of_a_batch_norm_network_is_predicts():
+    # inference mode: running statistics folded in, dropout off
+    from sklearn.datasets import load_iris
+    from fastmlp import MLPClassifier
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier((8, 6), batch_norm=True, dropout=0.2, max_iter=30,
+                        random_state=0).fit(X, y)
+    passed = clf.forward_pass(X)
+    np.testing.assert_allclose(passed.activations[-1], clf.predict_proba(X), rtol=1e-12)
+    again = clf.forward_pass(X)
+    for a, b in zip(passed.activations, again.activations):
+        np.testing.assert_array_equal(a, b)
