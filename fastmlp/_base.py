@@ -872,9 +872,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             # lbfgs normalises over all rows: the statistics predictions use
             # are those of all rows at the final weights
             with single_threaded_blas(n_threads > 1):
-                loss_gradient(network, params, all_grads, work, X_dense, data, indices,
-                              indptr, Y, sw, chunk_rows, n_parts, n_threads, self.alpha,
-                              delta_scale, self._bn_state, 1.0)
+                objective(self._bn_state, 1.0)
         # the stochastic solvers' engine checks every step; L-BFGS-B's
         # iterate (and batch norm's statistics) is checked here
         return bool(np.isfinite(opt_res.fun) and np.isfinite(params).all()
