@@ -176,9 +176,11 @@ class LossInfo:
     formula : str
         The per-sample loss, for docstrings.
     params : tuple of str
-        Estimator parameters the loss reads (at most one).
+        Estimator parameters the loss reads (at most one), in
+        `LOSS_PARAMETERS`.
     proba : bool
-        Whether the output is a probability (``predict_proba`` exists).
+        Whether the output is a probability (``predict_proba`` exists);
+        otherwise a classifier's outputs are scores (``decision_function``).
     reference : str
     """
 
@@ -191,12 +193,59 @@ class LossInfo:
     reference: str = ""
 
 
+@dataclass(frozen=True)
+class LossParameter:
+    """An estimator parameter a loss reads.
+
+    Parameters
+    ----------
+    name : str
+    default : float
+    constraint : sklearn.utils._param_validation.Interval
+    description : str
+        For docstrings.
+    """
+
+    name: str
+    default: float
+    constraint: object
+    description: str
+
+
+LOSS_PARAMETERS = {
+    info.name: info
+    for info in [
+        LossParameter("delta", 1.0, Interval(Real, 0, None, closed="neither"),
+                      "Where loss='huber' turns from quadratic to linear (in units of "
+                      "y), as torch.nn.HuberLoss's delta. Unused by the other losses."),
+        LossParameter("quantile", 0.5, Interval(Real, 0, 1, closed="neither"),
+                      "The quantile loss='quantile' estimates, in (0, 1): 0.5 gives the "
+                      "median, 0.05 and 0.95 a 90% prediction interval. Unused by the "
+                      "other losses."),
+    ]
+}
+
 _CLASSIFIER_LOSSES = [
     LossInfo("log_loss", "classifier",
              {"binary": (2, "logistic"), "multilabel-indicator": (2, "logistic"),
               "multiclass": (3, "softmax")},
              "-sum_k y_k log p_k (softmax p), or the binary log-loss per output column",
              proba=True, reference="scikit-learn"),
+    LossInfo("hinge", "classifier",
+             {"binary": (7, "identity"), "multilabel-indicator": (7, "identity"),
+              "multiclass": (9, "identity")},
+             "max(0, 1 - s f) per output column (s = -1 or +1: the column's class or "
+             "label), or sum_{k != t} max(0, f_k - f_t + 1) / n_classes (multiclass, "
+             "class t)",
+             reference="the notes' binary and multiclass hinge; Weston and Watkins 1999; "
+                       "torch.nn.functional.multi_margin_loss"),
+    LossInfo("squared_hinge", "classifier",
+             {"binary": (8, "identity"), "multilabel-indicator": (8, "identity"),
+              "multiclass": (10, "identity")},
+             "max(0, 1 - s f)**2 per output column, or sum_{k != t} "
+             "max(0, f_k - f_t + 1)**2 / n_classes (multiclass)",
+             reference="scikit-learn's SGDClassifier (binary); "
+                       "torch.nn.functional.multi_margin_loss(p=2)"),
 ]
 
 _REGRESSOR_LOSSES = [
@@ -204,6 +253,15 @@ _REGRESSOR_LOSSES = [
              "(y - f)**2 / 2", reference="scikit-learn"),
     LossInfo("poisson", "regressor", {"continuous": (1, "exp")},
              "y log(y / exp(f)) - y + exp(f), for y >= 0", reference="scikit-learn"),
+    LossInfo("absolute_error", "regressor", {"continuous": (4, "identity")},
+             "|y - f|", reference="the notes (MAE); torch.nn.L1Loss"),
+    LossInfo("huber", "regressor", {"continuous": (5, "identity")},
+             "(y - f)**2 / 2 where |y - f| <= delta, else delta (|y - f| - delta / 2)",
+             params=("delta",), reference="the notes; Huber 1964; torch.nn.HuberLoss"),
+    LossInfo("quantile", "regressor", {"continuous": (6, "identity")},
+             "quantile (y - f) where y >= f, else (1 - quantile) (f - y): the pinball loss",
+             params=("quantile",),
+             reference="Koenker and Bassett 1978; scikit-learn's QuantileRegressor"),
 ]
 
 LOSSES = {info.name: info for info in _CLASSIFIER_LOSSES + _REGRESSOR_LOSSES}

@@ -3,11 +3,11 @@ NumPy reference's outputs (numpy_reference.OUTPUT_ACTIVATION)."""
 import numpy as np
 
 from fastmlp._engine._common import Loss, OutActivation
-from fastmlp._registry import ACTIVATIONS
+from fastmlp._registry import ACTIVATIONS, LOSSES
 from fastmlp._engine._full_batch import loss_gradient
 from fastmlp._engine._network import Network
 from fastmlp._spec import HiddenLayer, NetworkSpec
-from numpy_reference import DEFAULT_PARAMS, hidden_names
+from numpy_reference import DEFAULT_PARAMS, LOSS_PARAM, hidden_names
 
 # the reference's output names -> (loss, kind of target)
 OUTPUT_LOSSES = {
@@ -15,6 +15,13 @@ OUTPUT_LOSSES = {
     "poisson": ("poisson", "continuous"),
     "binary_log_loss": ("log_loss", "multilabel-indicator"),
     "log_loss": ("log_loss", "multiclass"),
+    "absolute_error": ("absolute_error", "continuous"),
+    "huber": ("huber", "continuous"),
+    "quantile": ("quantile", "continuous"),
+    "binary_hinge": ("hinge", "multilabel-indicator"),
+    "binary_squared_hinge": ("squared_hinge", "multilabel-indicator"),
+    "multiclass_hinge": ("hinge", "multiclass"),
+    "multiclass_squared_hinge": ("squared_hinge", "multiclass"),
 }
 
 # the engine's codes for the same names
@@ -23,12 +30,22 @@ LOSS_CODES = {
     "poisson": Loss.POISSON,
     "binary_log_loss": Loss.BINARY_LOG_LOSS,
     "log_loss": Loss.LOG_LOSS,
+    "absolute_error": Loss.ABSOLUTE_ERROR,
+    "huber": Loss.HUBER,
+    "quantile": Loss.QUANTILE,
+    "binary_hinge": Loss.BINARY_HINGE,
+    "binary_squared_hinge": Loss.BINARY_SQUARED_HINGE,
+    "multiclass_hinge": Loss.MULTICLASS_HINGE,
+    "multiclass_squared_hinge": Loss.MULTICLASS_SQUARED_HINGE,
 }
 OUT_ACTIVATION_CODES = {
     "squared_error": OutActivation.OUT_IDENTITY,
     "poisson": OutActivation.OUT_EXP,
     "binary_log_loss": OutActivation.OUT_LOGISTIC,
     "log_loss": OutActivation.OUT_SOFTMAX,
+    **{name: OutActivation.OUT_IDENTITY for name in [
+        "absolute_error", "huber", "quantile", "binary_hinge", "binary_squared_hinge",
+        "multiclass_hinge", "multiclass_squared_hinge"]},
 }
 
 
@@ -42,13 +59,14 @@ def network_spec(layer_units, activation, output, dtype="float64", act_params=No
     hidden = tuple(
         HiddenLayer(units, name, tuple((param, p[param]) for param in ACTIVATIONS[name].params))
         for units, name in zip(layer_units[1:-1], names))
+    loss_params = tuple((name, LOSS_PARAM[output]) for name in LOSSES[loss].params)
     return NetworkSpec(layer_units[0], hidden, layer_units[-1], loss, target_type,
-                       dtype=dtype)
+                       loss_params, dtype=dtype)
 
 
 # -- networks with batch norm and dropout (issue 13) --------------------------
 
-LOSSES = {"squared_error": ("squared_error", "continuous"),
+BN_LOSSES = {"squared_error": ("squared_error", "continuous"),
           "log_loss": ("log_loss", "multiclass")}
 
 
@@ -57,7 +75,7 @@ def make_spec(units, batch_norm, activation="tanh", loss="squared_error", dtype=
     dropout = dropout or [0.0] * len(batch_norm)
     hidden = tuple(HiddenLayer(u, activation, (), bool(bn), float(rate))
                    for u, bn, rate in zip(units[1:-1], batch_norm, dropout))
-    name, target = LOSSES[loss]
+    name, target = BN_LOSSES[loss]
     return NetworkSpec(units[0], hidden, units[-1], name, target, dtype=dtype,
                        batch_norm_momentum=momentum)
 

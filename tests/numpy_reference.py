@@ -83,20 +83,103 @@ OUTPUT_ACTIVATION = {
     "binary_log_loss": expit,
     "log_loss": lambda z: np.exp(z - z.max(1, keepdims=True))
     / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True),
+    # beyond scikit-learn (issue 11): identity outputs
+    "absolute_error": lambda z: z,
+    "huber": lambda z: z,
+    "quantile": lambda z: z,
+    "binary_hinge": lambda z: z,
+    "binary_squared_hinge": lambda z: z,
+    "multiclass_hinge": lambda z: z,
+    "multiclass_squared_hinge": lambda z: z,
 }
+
+# The parameter the tests give a loss (huber's delta, the quantile): not
+# the defaults, so that a kernel reading the wrong value fails.
+LOSS_PARAM = {"huber": 0.7, "quantile": 0.3}
+
+# Outputs whose targets are one class per row (one-hot here, class indices
+# for the engine).
+MULTICLASS = {"log_loss", "multiclass_hinge", "multiclass_squared_hinge"}
+
+
+def _margins(Y, P):
+    """Multiclass hinge margins f_k - f_t + 1 of the wrong classes (0 at t)."""
+    f_t = (P * Y).sum(axis=1, keepdims=True)
+    return np.where(Y == 1, 0.0, P - f_t + 1)
 
 
 def per_sample_loss(output, Y, P):
-    """scikit-learn's per-sample losses, with its clipping of probabilities."""
+    """Per-sample losses: scikit-learn's, with its clipping of probabilities,
+    then the mean over outputs of the losses beyond scikit-learn."""
     eps = np.finfo(P.dtype).eps
+    R = P - Y
+    S = 2 * Y - 1
+    param = LOSS_PARAM.get(output)
     if output == "squared_error":
         return 0.5 * ((Y - P) ** 2).mean(axis=1)
     if output == "poisson":
         return (xlogy(Y, Y / P) - Y + P).sum(axis=1)
+    if output == "absolute_error":
+        return np.abs(R).mean(axis=1)
+    if output == "huber":
+        return np.where(np.abs(R) <= param, 0.5 * R**2,
+                        param * (np.abs(R) - 0.5 * param)).mean(axis=1)
+    if output == "quantile":
+        return np.maximum(-param * R, (1 - param) * R).mean(axis=1)
+    if output == "binary_hinge":
+        return np.maximum(0, 1 - S * P).mean(axis=1)
+    if output == "binary_squared_hinge":
+        return (np.maximum(0, 1 - S * P) ** 2).mean(axis=1)
+    if output == "multiclass_hinge":
+        return np.maximum(0, _margins(Y, P)).mean(axis=1)
+    if output == "multiclass_squared_hinge":
+        return (np.maximum(0, _margins(Y, P)) ** 2).mean(axis=1)
     Pc = np.clip(P, eps, 1 - eps)
     if output == "binary_log_loss":
         return -(xlogy(Y, Pc) + xlogy(1 - Y, 1 - Pc)).sum(axis=1)
     return -xlogy(Y, Pc).sum(axis=1)
+
+
+def output_delta(output, Y, P):
+    """d per_sample_loss / d z of each output (the subgradient 0 at a kink);
+    scikit-learn's canonical pairs give p - y (its squared error's 1 /
+    n_outputs is left to the caller's delta_scale, as in the engine)."""
+    n_outputs = P.shape[1]
+    R = P - Y
+    S = 2 * Y - 1
+    param = LOSS_PARAM.get(output)
+    if output == "absolute_error":
+        return np.sign(R) / n_outputs
+    if output == "huber":
+        return np.clip(R, -param, param) / n_outputs
+    if output == "quantile":
+        return np.where(R > 0, 1 - param, np.where(R < 0, -param, 0.0)) / n_outputs
+    if output == "binary_hinge":
+        return np.where(1 - S * P > 0, -S, 0.0) / n_outputs
+    if output == "binary_squared_hinge":
+        return -2 * S * np.maximum(0, 1 - S * P) / n_outputs
+    if output in ("multiclass_hinge", "multiclass_squared_hinge"):
+        M = _margins(Y, P)
+        D = (M > 0) * (1.0 if output == "multiclass_hinge" else 2 * M)
+        return (D - Y * D.sum(axis=1, keepdims=True)) / n_outputs
+    return P - Y
+
+
+def kink_distance(output, Y, P):
+    """How far the loss's argument is from a kink (where the gradient
+    jumps): inf for the smooth losses. Finite differences across a kink
+    say nothing about the gradient."""
+    R = P - Y
+    if output in ("absolute_error", "quantile"):
+        return np.abs(R).min()
+    if output == "huber":
+        return np.abs(np.abs(R) - LOSS_PARAM["huber"]).min()
+    if output in ("binary_hinge", "binary_squared_hinge"):
+        return np.abs(1 - (2 * Y - 1) * P).min()
+    if output in ("multiclass_hinge", "multiclass_squared_hinge"):
+        M = _margins(Y, P)
+        return np.abs(M[Y != 1]).min() if (Y != 1).any() else np.inf
+    return np.inf
 
 
 def unpack(params, layer_units):

@@ -18,7 +18,8 @@ from fastmlp._engine._network import Network
 from fastmlp._engine._team import on_threads
 from fastmlp._engine_input import engine_input
 from fastmlp._registry import ACTIVATIONS
-from numpy_reference import forward, hidden_names, kinks, loss as reference_loss
+from numpy_reference import MULTICLASS, forward, hidden_names, kink_distance, kinks, \
+    loss as reference_loss
 
 
 def engine_loss_grad(layer_units, activation, output, params, X, Y, sw, alpha, chunk_rows,
@@ -30,7 +31,10 @@ def engine_loss_grad(layer_units, activation, output, params, X, Y, sw, alpha, c
     work = np.empty(n_parts * network.work_size(part_rows, False), dtype=dtype)
     # lbfgs's scaling: the gradient of the reported squared-error loss
     scale = 1.0 / layer_units[-1] if output == "squared_error" else 1.0
-    # class indices (intp) go as they are, other targets in the model's dtype
+    # class indices (intp) go as they are, other targets in the model's
+    # dtype; the multiclass hinges take class indices only
+    if output.startswith("multiclass") and Y.dtype != np.intp:
+        Y = Y.argmax(axis=1).astype(np.intp).reshape(-1, 1)
     Y = Y if Y.dtype == np.intp else np.ascontiguousarray(Y, dtype=dtype)
     loss = loss_gradient(network, params, grads, work, *engine_input(X, dtype), Y,
                          np.empty(0, dtype) if sw is None else sw.astype(dtype),
@@ -44,7 +48,7 @@ def problems(draw):
     hidden = [draw(st.integers(1, 8)) for _ in range(n_hidden)]
     n_features = draw(st.integers(1, 6))
     output = draw(st.sampled_from(list(OUTPUTS)))
-    n_outputs = draw(st.integers(2 if output == "log_loss" else 1, 4))
+    n_outputs = draw(st.integers(2 if output in MULTICLASS else 1, 4))
     n_samples = draw(st.integers(1, 12))
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.RandomState(seed)
@@ -55,9 +59,9 @@ def problems(draw):
     if draw(st.booleans()):
         X[rng.rand(*X.shape) < 0.5] = 0
         X = sp.csr_matrix(X)
-    if output == "log_loss":
+    if output in MULTICLASS:
         Y = np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
-    elif output == "binary_log_loss":
+    elif output in ("binary_log_loss", "binary_hinge", "binary_squared_hinge"):
         Y = (rng.rand(n_samples, n_outputs) > 0.5).astype(float)
     elif output == "poisson":
         Y = rng.poisson(1.5, (n_samples, n_outputs)).astype(float)
@@ -95,12 +99,14 @@ def _dense(X):
 
 def _away_from_kinks(p, margin):
     """Whether every hidden pre-activation is at least `margin` from its
-    layer's kinks (where f or f' jumps)."""
-    _, pre = forward(p["params"], p["layer_units"], p["activation"], p["output"],
+    layer's kinks (where f or f' jumps), and the loss's argument from the
+    loss's kinks."""
+    P, pre = forward(p["params"], p["layer_units"], p["activation"], p["output"],
                      _dense(p["X"]), p["act_params"])
     names = hidden_names(p["activation"], len(pre))
-    return all(np.abs(Z - kink).min() > margin
-               for Z, name in zip(pre, names) for kink in kinks(name, p["act_params"]))
+    return kink_distance(p["output"], p["Y"], P) > margin and all(
+        np.abs(Z - kink).min() > margin
+        for Z, name in zip(pre, names) for kink in kinks(name, p["act_params"]))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -149,7 +155,8 @@ def test_float32_matches_float64(p):
         P, _ = forward(p["params"], p["layer_units"], p["activation"], p["output"],
                        _dense(p["X"]), p["act_params"])
         assume(np.all((P > 1e-6) & (P < 1 - 1e-6)))
-    # each dtype decides for itself which side of softplus's threshold z is
+    # each dtype decides for itself which side of softplus's threshold z is, or
+    # of a kink of the loss
     assume(_away_from_kinks(p, 1e-3))
     args = (p["layer_units"], p["activation"], p["output"])
     rest = (p["X"], p["Y"], p["sw"], p["alpha"], p["chunk_rows"], p["n_parts"],
@@ -171,7 +178,7 @@ def test_chunking_does_not_change_loss_or_gradient(output, n_parts):
     units = [5, 7, 3]
     params = rng.uniform(-1, 1, 5 * 7 + 7 * 3 + 10)
     X = rng.randn(50, 5)
-    Y = (rng.rand(50, 3) > 0.5).astype(float) if output != "log_loss" else np.eye(3)[rng.randint(3, size=50)]
+    Y = (rng.rand(50, 3) > 0.5).astype(float) if output not in MULTICLASS else np.eye(3)[rng.randint(3, size=50)]
     whole = engine_loss_grad(units, "tanh", output, params, X, Y, None, 0.1, 50)
     # chunks of 7 rows, each cut into row parts (on threads)
     chunked = engine_loss_grad(units, "tanh", output, params, X, Y, None, 0.1, 7, n_parts)
@@ -217,11 +224,12 @@ def test_class_index_targets_out_of_range_are_refused(bad, message):
                          rng.randn(10, 5), labels, None, 0.0, 10)
 
 
-def test_class_index_targets_are_for_the_softmax_loss_only():
+@pytest.mark.parametrize("output", ["binary_log_loss", "binary_hinge", "huber"])
+def test_class_index_targets_are_for_the_multiclass_losses_only(output):
     rng = np.random.RandomState(0)
     labels = rng.randint(2, size=(10, 1)).astype(np.intp)
-    with pytest.raises(ValueError, match="softmax loss only"):
-        engine_loss_grad([5, 1], "relu", "binary_log_loss", rng.uniform(-1, 1, 6),
+    with pytest.raises(ValueError, match="multiclass losses only"):
+        engine_loss_grad([5, 1], "relu", output, rng.uniform(-1, 1, 6),
                          rng.randn(10, 5), labels, None, 0.0, 10)
 
 
@@ -236,6 +244,8 @@ def engine_forward_loss(layer_units, activation, output, params, X, Y, sw, alpha
     if l2_divisor is None:
         l2_divisor = float(np.sum(sw.astype(dtype), dtype=np.float64)) if sw is not None \
             else X.shape[0]
+    if output.startswith("multiclass") and Y.dtype != np.intp:
+        Y = Y.argmax(axis=1).astype(np.intp).reshape(-1, 1)
     Y = Y if Y.dtype == np.intp else np.ascontiguousarray(Y, dtype=dtype)
     return forward_loss(network, params, work, *engine_input(X, dtype), Y,
                         np.empty(0, dtype) if sw is None else sw.astype(dtype),
@@ -307,3 +317,17 @@ def test_forward_loss_checks_its_buffers():
     ]:
         with pytest.raises(ValueError, match=message):
             call(**change)
+
+
+@pytest.mark.parametrize("output", ["multiclass_hinge", "multiclass_squared_hinge"])
+def test_multiclass_hinge_targets_are_class_indices_only(output):
+    # a one-hot float matrix would be read as nothing: the engine refuses it
+    rng = np.random.RandomState(0)
+    network = Network(network_spec([5, 3], "relu", output))
+    Y = np.eye(3)[rng.randint(3, size=10)]
+    grads = np.empty(18)
+    with pytest.raises(ValueError, match="take class indices"):
+        loss_gradient(network, rng.uniform(-1, 1, 18), grads,
+                      np.empty(network.work_size(10, False)), *engine_input(rng.randn(10, 5),
+                                                                            np.float64),
+                      Y, np.empty(0), 10, 1, 1, 0.0, 1.0)

@@ -18,7 +18,14 @@ from fastmlp._engine._testing import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numpy_reference import HIDDEN, OUTPUT_ACTIVATION, per_sample_loss
+from numpy_reference import (
+    HIDDEN,
+    LOSS_PARAM,
+    MULTICLASS,
+    OUTPUT_ACTIVATION,
+    output_delta,
+    per_sample_loss,
+)
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
@@ -54,9 +61,9 @@ def test_output_activations_propagate_nan_and_take_infinities_as_numpy(dtype, ou
 
 def _targets(output, dtype, shape):
     rng = np.random.RandomState(5)
-    if output == "log_loss":
+    if output in MULTICLASS:
         return np.eye(shape[1], dtype=dtype)[rng.randint(shape[1], size=shape[0])]
-    if output == "binary_log_loss":
+    if output in ("binary_log_loss", "binary_hinge", "binary_squared_hinge"):
         return (rng.rand(*shape) > 0.5).astype(dtype)
     if output == "poisson":
         return rng.poisson(2.0, shape).astype(dtype)
@@ -74,13 +81,16 @@ def test_output_loss_delta(dtype, output, weighted):
     w = np.ones(13) if sw is None else sw
     expected_loss = (w * per_sample_loss(output, Y, P)).sum()
     delta = np.empty_like(Z)
+    # the multiclass hinges take class indices only
+    targets = Y.argmax(axis=1).astype(np.intp) if output.startswith("multiclass") else Y
     got = _output_loss_delta_memview(
-        Z, b, Y, np.empty(0, dtype) if sw is None else sw, OUTPUTS[output], dtype(0.5), delta
+        Z, b, targets, np.empty(0, dtype) if sw is None else sw, OUTPUTS[output],
+        dtype(0.5), delta, loss_param=LOSS_PARAM.get(output, 0.0)
     )
     np.testing.assert_allclose(got, expected_loss, rtol=RTOL[dtype] * 10)
     np.testing.assert_allclose(Z, P, rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
-    np.testing.assert_allclose(delta, 0.5 * (P - Y) * w[:, None], rtol=RTOL[dtype] * 10,
-                               atol=RTOL[dtype])
+    np.testing.assert_allclose(delta, 0.5 * output_delta(output, Y, P) * w[:, None],
+                               rtol=RTOL[dtype] * 10, atol=RTOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

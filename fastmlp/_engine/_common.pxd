@@ -41,6 +41,14 @@ cpdef enum Loss:
     POISSON = 1          # exp output, half Poisson deviance
     BINARY_LOG_LOSS = 2  # logistic output per column (binary, multilabel)
     LOG_LOSS = 3         # softmax output (multiclass)
+    # identity output; the mean over outputs, its delta scaled to match
+    ABSOLUTE_ERROR = 4   # |y - f|
+    HUBER = 5            # the notes' Huber loss, delta = loss_param
+    QUANTILE = 6         # pinball loss, quantile = loss_param
+    BINARY_HINGE = 7     # max(0, 1 - s f) per column, s = 2y - 1 (0/1 targets)
+    BINARY_SQUARED_HINGE = 8
+    MULTICLASS_HINGE = 9  # sum_{k != t} max(0, f_k - f_t + 1), class indices t
+    MULTICLASS_SQUARED_HINGE = 10
 
 
 cpdef enum OutActivation:
@@ -82,7 +90,7 @@ cdef struct Net:
     Py_ssize_t n_coefs       # coefficients come first: the L2 penalty's range
     int loss                 # a Loss
     int out_activation       # an OutActivation, for predictions
-    double loss_param
+    double loss_param        # huber's delta, the quantile; else 0
     Py_ssize_t n_bn          # batch-normalised layers: 2 n_bn + 1 stages
     Py_ssize_t n_stats       # their units in all
     double bn_momentum

@@ -13,7 +13,7 @@ cdef struct Data:
     Input csr                # the CSR arrays when x is NULL
     const void* y            # targets (n_samples, n_targets), or NULL: classes
     Py_ssize_t n_targets
-    const Py_ssize_t* classes  # the softmax loss's class index of each row, or NULL
+    const Py_ssize_t* classes  # a multiclass loss's class index of each row, or NULL
     const void* sw           # sample weights (n_samples,), or NULL: unit weights
     bint gather              # copy a part's dense rows into its work buffer
 

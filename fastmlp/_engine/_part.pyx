@@ -5,14 +5,14 @@ every array against the network, before the engine reads any of them.
 A part reads its rows either by index (a shuffled minibatch's rows: targets
 and sample weights are copied into the part's work buffer, and dense rows
 too when gathering) or as a contiguous range read in place (an lbfgs chunk,
-an unshuffled minibatch of dense X). Class indices (the softmax loss's
+an unshuffled minibatch of dense X). Class indices (the multiclass losses'
 targets, integers so that float32 never rounds them) are read in place
 either way.
 """
 import numpy as np
 from libc.string cimport memcpy, memset
 
-from ._common cimport LOG_LOSS, all_finite
+from ._common cimport LOG_LOSS, MULTICLASS_HINGE, MULTICLASS_SQUARED_HINGE, all_finite
 from ._network cimport forward, forward_layers, backward_layers, layer_activations, layer_delta, \
     layer_norm, batch_norm_layer, set_input
 from ._losses cimport output_loss_delta
@@ -103,7 +103,7 @@ cdef double part_loss_gradient(
         loss = output_loss_delta(
             layer_activations(net, work, part, net.n_layers - 1),
             params + net.layers[net.n_layers - 1].intercept, y, classes, rows, sw, n_rows,
-            net.n_outputs, net.loss, delta_scale,
+            net.n_outputs, net.loss, net.loss_param, delta_scale,
             layer_delta(net, work, part, net.n_layers - 1))
         top = net.n_layers - 1
     else:
@@ -177,14 +177,19 @@ cdef inline const Py_ssize_t* _indices_or_null(const Py_ssize_t[::1] a) noexcept
     return &a[0] if a.shape[0] > 0 else NULL
 
 
+cdef inline bint _takes_class_indices(const Net* net) noexcept:
+    """The multiclass losses: softmax log-loss and the multiclass hinges"""
+    return net.loss in (LOG_LOSS, MULTICLASS_HINGE, MULTICLASS_SQUARED_HINGE)
+
+
 cdef int _check_class_indices(const Net* net, const Py_ssize_t[:, ::1] Y,
                               Data* data) except -1:   # OUT classes
-    """Check the softmax loss's class indices (one intp column) and point
+    """Check a multiclass loss's class indices (one intp column) and point
     data at them: the engine indexes the output layer with them."""
     cdef Py_ssize_t i, n_rows = Y.shape[0], n_outputs = net.n_outputs
     cdef bint in_range = True
-    if net.loss != LOG_LOSS or Y.shape[1] != 1:
-        raise ValueError("class indices are one column, of the softmax loss only")
+    if not _takes_class_indices(net) or Y.shape[1] != 1:
+        raise ValueError("class indices are one column, of the multiclass losses only")
     # one unsigned comparison tests both bounds (negatives wrap high)
     for i in range(n_rows):
         in_range &= <size_t>Y[i, 0] < <size_t>n_outputs
@@ -208,7 +213,8 @@ cdef Py_ssize_t check_data(const Net* net, const PartLayout* part, Py_ssize_t n_
     layout and Y's rows: the buffers' sizes, X (dense, or the CSR arrays
     when X has no rows: check_csr), the targets and the sample weights; and
     point `data` at them. Y has a column per output in the model's dtype,
-    or, for the softmax loss, may be one intp column of class indices.
+    or, for the softmax loss, may be one intp column of class indices; the
+    multiclass hinge losses take class indices only.
     Returns Y's number of rows. O(nnz + n_rows): once per fit, or per call
     of a full pass."""
     cdef const floating[:, ::1] Y_values
@@ -240,6 +246,9 @@ cdef Py_ssize_t check_data(const Net* net, const PartLayout* part, Py_ssize_t n_
                   n_rows, net.n_features)
     if classes:
         _check_class_indices(net, Y_classes, data)
+    elif net.loss == MULTICLASS_HINGE or net.loss == MULTICLASS_SQUARED_HINGE:
+        raise ValueError("the multiclass hinge losses take class indices (one intp "
+                         "column), not a column per output")
     else:
         if Y_values.shape[1] != net.n_outputs:
             raise ValueError(f"targets have {Y_values.shape[1]} columns for "
@@ -279,5 +288,5 @@ cdef double part_loss(
         Y + start * data.n_targets if Y != NULL else NULL,
         classes + start if classes != NULL else NULL, NULL,
         SW + start if SW != NULL else NULL, n_rows,
-        net.n_outputs, net.loss, <floating>1,
+        net.n_outputs, net.loss, net.loss_param, <floating>1,
         layer_delta(net, work, part, net.n_layers - 1))

@@ -9,7 +9,8 @@ from cython cimport floating
 from ._blas cimport BLAS_Trans, Trans, _gemm, _axpy, _dot
 from ._activations cimport bias_activation, bias_activation_derivative, \
     activation_derivative, outer_activation_derivative
-from ._losses cimport output_loss_delta, output_activation
+from ._losses cimport output_loss_delta, output_activation, MULTICLASS_HINGE, \
+    MULTICLASS_SQUARED_HINGE
 from ._optimizers cimport adam_step, sgd_step, adam_learning_rate
 from ._sparse cimport csr_rows_dot, csr_rows_T_dot
 from ._narrow cimport narrow_product, narrow_gradient
@@ -110,7 +111,7 @@ def _outer_activation_derivative_memview(floating[:, ::1] delta, const floating[
 def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias, Y,
                                const floating[::1] sample_weight,
                                int output, double delta_scale, floating[:, ::1] delta,
-                               const Py_ssize_t[::1] rows=None):
+                               const Py_ssize_t[::1] rows=None, double loss_param=0):
     """Returns sum_i sw_i loss_i; Z becomes p, delta (p - y) sw scale. Y has
     a column per output, or is an intp vector of class indices (read at
     rows[i] when rows is given)."""
@@ -121,13 +122,16 @@ def _output_loss_delta_memview(floating[:, ::1] Z, const floating[::1] bias, Y,
     if Y.dtype == np.intp:
         classes = Y
         c = &classes[0]
+    elif output in (MULTICLASS_HINGE, MULTICLASS_SQUARED_HINGE):
+        raise ValueError("the multiclass hinge losses take class indices")
     else:
         Y_values = Y
         y = &Y_values[0, 0]
     return output_loss_delta(&Z[0, 0], &bias[0], y, c,
                              &rows[0] if rows is not None else NULL,
                              &sample_weight[0] if sample_weight.shape[0] else NULL,
-                             Z.shape[0], Z.shape[1], output, <floating>delta_scale,
+                             Z.shape[0], Z.shape[1], output, loss_param,
+                             <floating>delta_scale,
                              &delta[0, 0])
 
 
