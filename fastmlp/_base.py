@@ -72,7 +72,7 @@ from ._engine._network import Network
 from ._engine._shuffle import shuffle_rows
 from ._optimizer_state import AdamState, SGDState
 from ._parameters import init_parameters, pack_parameters
-from ._registry import ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, WEIGHT_INITS
+from ._registry import ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, LOSSES, WEIGHT_INITS
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
 from ._validation import ValidationSet, check_validation_data, l2_divisor
@@ -297,8 +297,20 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         hidden = tuple(replace(layer, batch_norm=bn, dropout=rate) for layer, bn, rate
                        in zip(self._hidden_layers(layer_units[1:-1]), batch_norm, dropout))
         return NetworkSpec(layer_units[0], hidden, layer_units[-1], self.loss,
-                           self._target_type(), dtype=np.dtype(dtype).name,
+                           self._target_type(), self._loss_params(self.loss),
+                           dtype=np.dtype(dtype).name,
                            batch_norm_momentum=float(self.batch_norm_momentum))
+
+    def _loss_params(self, loss):
+        """(name, value) of each parameter `loss` reads, as set now."""
+        return tuple((name, float(getattr(self, name))) for name in LOSSES[loss].params)
+
+    def _fitted_loss(self):
+        """The loss the model was fitted with (the spec's; a model pickled
+        before specs existed was fitted with its loss parameter)."""
+        spec = self.__dict__.get("_spec")
+        loss = self.loss if spec is None else spec.loss
+        return loss if isinstance(loss, str) else None
 
     def _engine_key(self):
         # what predictions read from the hyperparameters and attributes (as
@@ -438,8 +450,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         check_output_activation: those of its kind's losses, for its
         targets (a loss changed since fit may predict with the old one)."""
         target = self._target_type()
-        outputs = {info.outputs[target][1]: name for name, info in self._losses.items()
-                   if target in info.outputs}
+        # a classifier's outputs stay probabilities, or scores, as fitted:
+        # predict_proba and predict's threshold read them as such
+        fitted = self._losses.get(self._fitted_loss())
+        outputs = {}
+        for name, info in self._losses.items():
+            if target in info.outputs and (fitted is None or info.proba == fitted.proba):
+                outputs.setdefault(info.outputs[target][1], name)
         choices = " or ".join(f"{out!r} (loss={loss!r})" for out, loss in outputs.items())
         return tuple(outputs), f"for its {target} targets the output layer is {choices}"
 
@@ -600,10 +617,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         network, params = self._engine(X.dtype)
         network = self._training_network(network, spec)
+        loss_params = self._loss_params(network.spec.loss)
+        if network.spec.loss_params != loss_params:
+            # a loss parameter set since fit (huber's delta) applies to the
+            # training that goes on, as a new alpha does
+            self._spec = replace(network.spec, loss_params=loss_params)
+            network = self._network = Network(self._spec)
         # multiclass targets stay integer class indices (MLPClassifier._targets):
         # exact in a float32 fit too
         Y = y
-        if y.dtype != np.intp or self.out_activation_ != "softmax":
+        if y.dtype != np.intp or network.spec.target_type != "multiclass":
             Y = np.ascontiguousarray(y, dtype=X.dtype)
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)

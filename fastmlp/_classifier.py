@@ -17,7 +17,7 @@ from ._callbacks import fit_callbacks
 from ._checks import FitState, check_sparse_structure, validate_fit_data
 from ._class_weight import class_sample_weight
 from ._consistency import describe, labels_text
-from ._docs import ATTRIBUTES, CLASS_WEIGHT, NOTES, OWN_PARAMETERS, PARAMETERS
+from ._docs import ATTRIBUTES, CLASS_WEIGHT, NOTES, OWN_PARAMETERS, PARAMETERS, loss_doc
 from ._registry import CLASSIFIER_LOSSES
 
 
@@ -82,11 +82,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
     the same parameters, attributes and numbers, with training and inference
-    in a compiled engine. It optimizes the log-loss function using LBFGS or
-    stochastic gradient descent.
+    in a compiled engine. It optimizes the log-loss function (beyond
+    scikit-learn, a hinge loss) using LBFGS or stochastic gradient descent.
 
     Parameters
     ----------{PARAMETERS}{CLASS_WEIGHT}{OWN_PARAMETERS}
+{loss_doc(CLASSIFIER_LOSSES, "log_loss")}
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -116,6 +117,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, list, None],
+        "loss": [StrOptions(set(CLASSIFIER_LOSSES))],
     }
     _losses = CLASSIFIER_LOSSES
 
@@ -156,6 +158,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         batch_norm=False,
         batch_norm_momentum=0.1,
         dropout=0.0,
+        loss="log_loss",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -171,7 +174,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             learning_rate_init=learning_rate_init,
             power_t=power_t,
             max_iter=max_iter,
-            loss="log_loss",
+            loss=loss,
             shuffle=shuffle,
             random_state=random_state,
             tol=tol,
@@ -383,13 +386,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _labels(self, y_pred):
         """Labels from the network's output: LabelBinarizer.inverse_transform's
         rules (argmax for multiclass, threshold 0.5 otherwise) without its
-        validation overhead, which would dominate a one-row prediction.
+        validation overhead, which would dominate a one-row prediction;
+        scores (an identity output: the hinge losses) are thresholded at 0.
         The labels are the label encoder's classes, as in scikit-learn (the
         model check makes sure classes_ equals them)."""
         binarizer = self._label_binarizer
         if binarizer.y_type_ == "multiclass":
             return binarizer.classes_.take(y_pred.argmax(axis=1), mode="clip")
-        indicator = (y_pred > 0.5).astype(int)
+        threshold = 0.5 if self.out_activation_ == "logistic" else 0.0
+        indicator = (y_pred > threshold).astype(int)
         if binarizer.y_type_ == "binary":
             return binarizer.classes_[indicator.ravel()]
         return indicator
@@ -479,6 +484,66 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return self._fit(X, y, sample_weight=sample_weight, incremental=True, state=state,
                          callbacks=callbacks)
 
+    def _loss_info(self):
+        """The registry's entry of the loss parameter, or None."""
+        return CLASSIFIER_LOSSES.get(self.loss) if isinstance(self.loss, str) else None
+
+    def _check_proba(self):
+        """predict_proba exists unless the loss gives scores (SGDClassifier's rule)."""
+        info = self._loss_info()
+        if info is not None and not info.proba:
+            raise AttributeError(
+                f"probability estimates are not available for loss={self.loss!r}, whose "
+                "outputs are scores: use decision_function, or loss='log_loss'.")
+        return True
+
+    def _check_scores(self):
+        """decision_function exists for the losses whose outputs are scores;
+        scikit-learn's MLPClassifier (log_loss) has none."""
+        info = self._loss_info()
+        if info is None or info.proba:
+            raise AttributeError(
+                f"decision_function is not available for loss={self.loss!r}: it gives "
+                "the scores of loss='hinge' or 'squared_hinge'; with log_loss use "
+                "predict_proba.")
+        return True
+
+    def _fitted_output(self, proba, method):
+        """The network's output for `method`, after checking that the model
+        was fitted with a loss of that kind (the loss parameter may have been
+        set since)."""
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
+        fitted = self._fitted_loss()
+        info = CLASSIFIER_LOSSES.get(fitted)
+        if info is not None and info.proba != proba:
+            raise ValueError(
+                f"{method} needs a model fitted with loss={self.loss!r}, but this one was "
+                f"fitted with loss={fitted!r}, whose outputs are "
+                f"{'probabilities' if info.proba else 'scores'}. Set loss={fitted!r} "
+                "back, or fit the model again.")
+
+    @available_if(_check_scores)
+    def decision_function(self, X):
+        """The network's scores, for the hinge losses.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The output layer's values: for binary targets one score per
+            sample (positive: ``classes_[1]``); else one per class or label
+            (predict takes the largest class, or the labels scored above 0).
+        """
+        self._fitted_output(False, "decision_function")
+        scores = self._forward_pass_fast(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    @available_if(_check_proba)
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
 
@@ -497,6 +562,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
+    @available_if(_check_proba)
     def predict_proba(self, X):
         """Probability estimates.
 
@@ -511,8 +577,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The predicted probability of the sample for each class in the
             model, where classes are ordered as they are in `self.classes_`.
         """
-        if "coefs_" not in self.__dict__:
-            check_is_fitted(self)
+        self._fitted_output(True, "predict_proba")
         y_pred = self._forward_pass_fast(X)
 
         if self.n_outputs_ == 1:

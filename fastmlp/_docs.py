@@ -5,7 +5,13 @@ so the docstrings name exactly what the estimators accept.
 """
 import textwrap
 
-from ._registry import ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, WEIGHT_INITS
+from ._registry import (
+    ACTIVATION_ALIASES,
+    ACTIVATION_PARAMS,
+    ACTIVATIONS,
+    LOSS_PARAMETERS,
+    WEIGHT_INITS,
+)
 
 
 def _options(names):
@@ -68,7 +74,39 @@ def loss_doc(losses, default):
     for info in losses.values():
         output = ", ".join(sorted({out for _, out in info.outputs.values()}))
         lines.append(f"        - {info.name!r}: {info.formula} ({output} output)")
+    beyond = [name for name, info in losses.items() if info.reference != "scikit-learn"]
+    lines += [
+        "",
+        f"        {_options(beyond)} go beyond scikit-learn: the loss reported is",
+        "        their mean over the samples and outputs (plus the L2 term), and the",
+        "        gradient is that mean's, with every solver. Where a loss has a kink",
+        "        (|y - f| at f = y, the quantile loss at f = y, a hinge at margin 1) the",
+        "        subgradient taken is 0.",
+    ]
+    scores = [name for name, info in losses.items()
+              if info.estimator == "classifier" and not info.proba]
+    if scores:
+        lines += [
+            f"        With {' or '.join(map(repr, scores))} the outputs are scores, not",
+            "        probabilities: decision_function gives them and predict_proba is",
+            "        unavailable (as for scikit-learn's SGDClassifier); predict takes",
+            "        their sign (binary, multilabel) or argmax (multiclass). Binary and",
+            "        multilabel targets s are -1 or +1: the label's indicator y (0 or 1)",
+            "        as s = 2y - 1.",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def loss_parameters_doc(losses):
+    """The descriptions of the parameters the losses of a registry read."""
+    lines = []
+    for info in losses.values():
+        for name in info.params:
+            parameter = LOSS_PARAMETERS[name]
+            lines += [f"    {name} : float, default={parameter.default!r}",
+                      textwrap.fill(parameter.description, 78, initial_indent=" " * 8,
+                                    subsequent_indent=" " * 8), ""]
+    return "\n".join(lines)
 
 
 PARAMETERS = """

@@ -1,4 +1,5 @@
-"""MLPRegressor: squared error or Poisson deviance on real targets."""
+"""MLPRegressor: squared error, Poisson deviance, absolute error, Huber or
+quantile loss on real targets."""
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
@@ -10,8 +11,8 @@ from ._base import BaseMultilayerPerceptron
 from ._callbacks import fit_callbacks
 from ._checks import check_numeric_kind, check_sparse_structure, validate_fit_data
 from ._consistency import check_numeric_target, check_poisson_target
-from ._docs import ATTRIBUTES, NOTES, OWN_PARAMETERS, PARAMETERS, loss_doc
-from ._registry import REGRESSOR_LOSSES
+from ._docs import ATTRIBUTES, NOTES, OWN_PARAMETERS, PARAMETERS, loss_doc, loss_parameters_doc
+from ._registry import LOSS_PARAMETERS, REGRESSOR_LOSSES
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
@@ -20,11 +21,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
     the same parameters, attributes and numbers, with training and inference
     in a compiled engine. It optimizes the squared error (or the Poisson
-    deviance) using LBFGS or stochastic gradient descent.
+    deviance; beyond scikit-learn, the absolute error, Huber's loss or the
+    quantile loss) using LBFGS or stochastic gradient descent.
 
     Parameters
     ----------
 {loss_doc(REGRESSOR_LOSSES, "squared_error")}{PARAMETERS}{OWN_PARAMETERS}
+{loss_parameters_doc(REGRESSOR_LOSSES)}
     Attributes
     ----------{ATTRIBUTES}
     See Also
@@ -51,6 +54,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
         "loss": [StrOptions(set(REGRESSOR_LOSSES))],
+        **{name: [LOSS_PARAMETERS[name].constraint]
+           for info in REGRESSOR_LOSSES.values() for name in info.params},
     }
     _losses = REGRESSOR_LOSSES
 
@@ -91,6 +96,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         batch_norm=False,
         batch_norm_momentum=0.1,
         dropout=0.0,
+        delta=1.0,
+        quantile=0.5,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -128,6 +135,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             batch_norm_momentum=batch_norm_momentum,
             dropout=dropout,
         )
+        self.delta = delta
+        self.quantile = quantile
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.

@@ -65,7 +65,7 @@ class ValidationSet:
             network = inference()[0]
         self._network = network
         self._X = engine_input(self.X, dtype)
-        # the softmax loss's class indices stay intp (exact in float32)
+        # the multiclass losses' class indices stay intp (exact in float32)
         self._Y = (np.ascontiguousarray(self.Y) if self.Y.dtype == np.intp
                    else np.ascontiguousarray(self.Y, dtype=dtype))
         self._sw = (np.empty(0, dtype=dtype) if self.sample_weight is None

@@ -15,6 +15,7 @@ from fastmlp._registry import (
     ACTIVATION_PARAMS,
     ACTIVATIONS,
     CLASSIFIER_LOSSES,
+    LOSS_PARAMETERS,
     LOSSES,
     OUT_ACTIVATIONS,
     REGRESSOR_LOSSES,
@@ -65,10 +66,20 @@ def test_constraints_and_docstrings_list_the_registry():
             assert f"{name} : float, default={param.default}" in Est.__doc__
             assert signature[name].default == param.default
             assert signature[name].kind == inspect.Parameter.KEYWORD_ONLY
-    (options,) = MLPRegressor._parameter_constraints["loss"]
-    assert options.options == set(REGRESSOR_LOSSES)
-    for name, info in REGRESSOR_LOSSES.items():
-        assert f"{name!r}: {info.formula}" in MLPRegressor.__doc__
+    for Est, losses in [(MLPRegressor, REGRESSOR_LOSSES), (MLPClassifier, CLASSIFIER_LOSSES)]:
+        (options,) = Est._parameter_constraints["loss"]
+        assert options.options == set(losses)
+        for name, info in losses.items():
+            assert f"{name!r}: {info.formula}" in Est.__doc__
+            # every parameter a loss reads is the estimator's, constrained
+            # and documented as the registry says, with its default
+            for param in info.params:
+                assert Est._parameter_constraints[param] == [LOSS_PARAMETERS[param].constraint]
+                assert getattr(Est(), param) == LOSS_PARAMETERS[param].default
+                assert f"{param} : float, default={LOSS_PARAMETERS[param].default!r}" \
+                    in Est.__doc__
+    assert "subgradient taken is 0" in MLPRegressor.__doc__
+    assert "decision_function gives them" in MLPClassifier.__doc__
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))

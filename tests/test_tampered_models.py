@@ -305,7 +305,17 @@ TAMPERED = [
     ("best_loss_ as text, then partial_fit", "regression", _set(best_loss_="low"),
      _partial_fit("regression"), TypeError, "best_loss_ is 'low'"),
     ("loss changed on a classifier", "binary", _set(loss="squared_error"), _warm_fit("binary"),
-     ValueError, "loss is 'squared_error' (a str); MLPClassifier trains on 'log_loss'"),
+     ValueError, "The 'loss' parameter of MLPClassifier must be a str among"),
+    ("loss switched to hinge on a log_loss classifier", "binary", _set(loss="hinge"),
+     _warm_fit("binary"), ValueError,
+     "loss is 'hinge', but this model was fitted with loss='log_loss'"),
+    ("loss switched to hinge, then decision_function", "multiclass", _set(loss="hinge"),
+     lambda m: m.decision_function(X), ValueError,
+     "decision_function needs a model fitted with loss='hinge', but this one was fitted "
+     "with loss='log_loss', whose outputs are probabilities"),
+    ("the binary output layer switched to scores", "binary",
+     _set(out_activation_="identity"), _predict, ValueError,
+     "for its binary targets the output layer is 'logistic' (loss='log_loss')"),
 ]
 
 
@@ -491,7 +501,9 @@ def changes(draw, model):
             moves.append((f"classes {variant}", ("classes_", "label encoder", "out_activation_",
                                                   "n_outputs_"), change))
         elif move == "loss":
-            value = draw(st.sampled_from(["poisson", "squared_error", "log_loss", "foo"]))
+            value = draw(st.sampled_from(["poisson", "squared_error", "log_loss", "foo",
+                                          "hinge", "squared_hinge", "huber", "quantile",
+                                          "absolute_error"]))
             moves.append((f"loss = {value!r}", ("loss",),
                           lambda m, value=value: setattr(m, "loss", value)))
         elif move == "hidden_layer_sizes":
