@@ -53,6 +53,9 @@ class Case:
         Why a library of :data:`ALL_PEERS` does not run this case.
     activation : str
         The hidden layers' activation (benchmarks/activations.py varies it).
+    loss : str or None
+        The estimators' ``loss`` (None: the task's default, scikit-learn's);
+        the PyTorch loop uses the same loss.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Case:
     peers: tuple = ALL_PEERS
     skip_notes: dict = field(default_factory=dict)
     activation: str = "relu"
+    loss: str | None = None
 
 
 @lru_cache(maxsize=None)
@@ -168,6 +172,10 @@ def cases(quick=False):
         Case("regression", "make_regression 20000 x 50, (64,64)", FIT,
              "regression", "regression", 1000 if q else 20_000, (64, 64),
              2 if q else 20),
+        Case("huber", "make_regression 20000 x 50, (64,64), huber", FIT,
+             "regression", "regression", 1000 if q else 20_000, (64, 64),
+             2 if q else 20, loss="huber", peers=("fastmlp", "torch"),
+             skip_notes={"sklearn": "scikit-learn's MLPRegressor has no Huber loss"}),
         Case("lbfgs", "digits [0,1], (100,), lbfgs", FIT, "classification",
              "digits", 500 if q else None, (100,), 5 if q else 200,
              solver="lbfgs", peers=("fastmlp", "sklearn"), skip_notes=no_lbfgs),

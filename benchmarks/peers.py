@@ -13,9 +13,12 @@ def estimator_params(case):
     """Constructor parameters shared by fastmlp and scikit-learn for a case.
 
     ``tol=0`` and ``n_iter_no_change=inf`` make every fit run exactly
-    ``max_iter`` epochs, so all libraries do the same work.
+    ``max_iter`` epochs, so all libraries do the same work. A case's loss
+    beyond scikit-learn's (huber) is fastmlp's alone.
     """
+    loss = {} if case.loss is None else {"loss": case.loss}
     return dict(
+        **loss,
         hidden_layer_sizes=case.hidden,
         activation=case.activation,
         solver=case.solver,

@@ -4,7 +4,7 @@ What a user would write to train the same model in PyTorch on the CPU: the
 same layer sizes and hidden activation (relu unless the case says otherwise;
 torch.nn's module of the same name and defaults), the same output and loss (softmax +
 cross-entropy, one logistic unit for two classes, half squared error for
-regression), Adam with scikit-learn's hyperparameters, scikit-learn's L2 term
+regression, or the case's loss: F.huber_loss for huber), Adam with scikit-learn's hyperparameters, scikit-learn's L2 term
 ``0.5 * alpha * ||W||^2 / batch_size`` on weights only, the same batch size, a
 fresh shuffle every epoch, the same epochs, dtype and thread count. The
 initialisation is PyTorch's own (the issue does not ask for the same).
@@ -129,7 +129,10 @@ class TorchPeer:
                 rows = perm[start:start + batch_size]
                 xb = self._tensor(X, rows.numpy()) if sparse else Xt[rows]
                 out = net(xb)
-                if case.task == "regression":
+                if case.loss == "huber":
+                    # delta 1, the mean over rows: fastmlp's huber and default delta
+                    loss = F.huber_loss(out, target[rows], delta=1.0)
+                elif case.task == "regression":
                     loss = 0.5 * F.mse_loss(out, target[rows])
                 elif binary:
                     loss = F.binary_cross_entropy_with_logits(out, target[rows])
