@@ -242,7 +242,9 @@ def engine_forward_loss(layer_units, activation, output, params, X, Y, sw, alpha
     part_rows = -(-chunk_rows // n_parts)
     work = np.empty(n_parts * network.work_size(part_rows, False), dtype=dtype)
     if l2_divisor is None:
-        l2_divisor = float(np.sum(sw.astype(dtype), dtype=np.float64)) if sw is not None \
+        # in row order, as the engine adds them (np.sum's pairwise order
+        # differs in the last bit from 8 weights on)
+        l2_divisor = float(np.cumsum(sw.astype(dtype), dtype=np.float64)[-1]) if sw is not None \
             else X.shape[0]
     if output.startswith("multiclass") and Y.dtype != np.intp:
         Y = Y.argmax(axis=1).astype(np.intp).reshape(-1, 1)
