@@ -94,8 +94,9 @@ def loss_gradient(estimator, X, y, sample_weight):
     if sample_weight is not None:
         check_sample_weight_cast(sample_weight, dtype)
         sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
-    # the softmax loss's class indices stay intp (exact in float32)
-    if Y.dtype != np.intp or estimator.out_activation_ != "softmax":
+    # multiclass class indices (softmax and the multiclass hinges) stay intp
+    # (exact in float32)
+    if Y.dtype != np.intp:
         Y = np.ascontiguousarray(Y, dtype=dtype)
     objective, grads, n_threads = estimator._full_batch_objective(
         network, params, X, Y, sample_weight)

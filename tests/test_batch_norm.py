@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine_specs import LOSSES, engine, make_spec, problem, random_params
+from engine_specs import BN_LOSSES as LOSSES, engine, make_spec, problem, random_params
 from fastmlp._engine._epochs import Epochs
 from fastmlp._engine._network import Network
 from fastmlp._engine._optimizers import Rule, StepSettings

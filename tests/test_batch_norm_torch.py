@@ -4,7 +4,7 @@ same running statistics, and the same parameters after SGD epochs."""
 import numpy as np
 import pytest
 
-from engine_specs import LOSSES, engine, make_spec, problem, random_params
+from engine_specs import BN_LOSSES as LOSSES, engine, make_spec, problem, random_params
 from test_batch_norm import run_epochs
 
 torch = pytest.importorskip("torch")

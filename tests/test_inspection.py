@@ -19,7 +19,8 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp._registry import ACTIVATION_ALIASES, ACTIVATIONS, LOSSES as REGISTRY_LOSSES
-from numpy_reference import HIDDEN, OUTPUT_ACTIVATION, forward, hidden_names, kinks
+from numpy_reference import HIDDEN, LOSS_PARAM, OUTPUT_ACTIVATION, forward, hidden_names, kinks
+from numpy_reference import kink_distance
 from numpy_reference import loss as reference_loss
 
 # every loss on main, as (estimator, loss, kind of target); the reference's
@@ -30,8 +31,19 @@ LOSSES = {
     "binary_log_loss": (MLPClassifier, "log_loss", "binary"),
     "multilabel_log_loss": (MLPClassifier, "log_loss", "multilabel"),
     "log_loss": (MLPClassifier, "log_loss", "multiclass"),
+    "absolute_error": (MLPRegressor, "absolute_error", "continuous"),
+    "huber": (MLPRegressor, "huber", "continuous"),
+    "quantile": (MLPRegressor, "quantile", "continuous"),
+    "binary_hinge": (MLPClassifier, "hinge", "binary"),
+    "binary_squared_hinge": (MLPClassifier, "squared_hinge", "binary"),
+    "multilabel_hinge": (MLPClassifier, "hinge", "multilabel"),
+    "multilabel_squared_hinge": (MLPClassifier, "squared_hinge", "multilabel"),
+    "multiclass_hinge": (MLPClassifier, "hinge", "multiclass"),
+    "multiclass_squared_hinge": (MLPClassifier, "squared_hinge", "multiclass"),
 }
-REFERENCE_OUTPUT = {"multilabel_log_loss": "binary_log_loss"}
+REFERENCE_OUTPUT = {"multilabel_log_loss": "binary_log_loss",
+                    "multilabel_hinge": "binary_hinge",
+                    "multilabel_squared_hinge": "binary_squared_hinge"}
 
 
 def test_the_gradient_tests_cover_every_loss_and_kind_of_target():
@@ -115,8 +127,9 @@ def _model(p):
     X = p["X"].astype(p["dtype"])
     params = dict(hidden_layer_sizes=p["hidden"] or (), activation=p["activation"],
                   alpha=p["alpha"], **p["act_params"])
-    if p["Est"] is MLPRegressor:
-        params["loss"] = p["loss"]
+    params["loss"] = p["loss"]
+    if p["loss"] in LOSS_PARAM:   # the reference's delta or quantile
+        params["delta" if p["loss"] == "huber" else "quantile"] = LOSS_PARAM[p["loss"]]
     if not p["hidden"]:
         params["hidden_layer_sizes"] = []
     est = _fitted(p["Est"], X, p["y"], **params)
@@ -148,10 +161,18 @@ def _away_from_kinks(est, p, margin):
                for z, name in zip(Z[:-1], names) for kink in kinks(name, p["act_params"]))
 
 
+def _away_from_loss_kinks(est, p, margin):
+    """The outputs at least `margin` from the loss's kinks (hinge margins,
+    absolute and quantile residuals at 0, huber's switch)."""
+    _, A = est.forward_pass(_input(p))
+    output = REFERENCE_OUTPUT.get(p["name"], p["name"])
+    return kink_distance(output, p["Y"], A[-1].astype(np.float64)) > margin
+
+
 def _off_the_clip(est, p):
     """Probabilities where the clipped log-loss and its gradient p - y agree
     (and where 1 - p keeps enough digits for central differences)."""
-    if est.__class__ is not MLPClassifier:
+    if est.__class__ is not MLPClassifier or p["loss"] != "log_loss":
         return True
     _, A = est.forward_pass(_input(p))
     P = A[-1].astype(np.float64)
@@ -174,6 +195,7 @@ def test_public_gradient_matches_finite_differences_of_the_public_loss(p):
     fd = FD[p["dtype"]]
     assume(_away_from_kinks(est, p, fd["margin"]))
     assume(_off_the_clip(est, p))
+    assume(_away_from_loss_kinks(est, p, fd["margin"]))
     X = _input(p)
     loss, coef_grads, intercept_grads = est.loss_gradient(X, p["y"], sample_weight=p["sw"])
     assert isinstance(loss, float)
@@ -217,7 +239,9 @@ def test_forward_pass_is_predict_and_the_reference(p):
         warnings.simplefilter("ignore")
         finite = np.isfinite(A[-1]).all()
     if finite:
-        if isinstance(est, MLPClassifier):
+        if isinstance(est, MLPClassifier) and p["loss"] != "log_loss":
+            expected = est.decision_function(X).reshape(A[-1].shape)   # scores
+        elif isinstance(est, MLPClassifier):
             proba = est.predict_proba(X)
             expected = proba[:, 1:] if A[-1].shape[1] == 1 else proba
         else:
