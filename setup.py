@@ -21,6 +21,7 @@ MODULES = [
     "_blas",
     "_activations",
     "_losses",
+    "_schedules",
     "_optimizers",
     "_sparse",
     "_narrow",

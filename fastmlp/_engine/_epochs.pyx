@@ -17,6 +17,15 @@ part order (the minibatch's mean and variance forward, updating the running
 ones; the sums of the deltas backward), which the next stage reads. The
 last stage's close takes the step as above.
 
+Clipping the gradient to a global norm (max_grad_norm) needs the norm of
+the summed gradient before any parameter moves: a reduction over every
+slice. Small networks sum, measure and step in the thread closing the last
+stage's round; big ones take two rounds of slices after the stages: slices
+that sum the parts' gradients and measure their slice, then (after the
+round's close has added the slices' measures in slice order) slices that
+step. Either way the norm is a sum in a fixed order, so it depends on the
+number of parts, never on the threads.
+
 Sparse X is passed as its CSR arrays with an empty dense X (shape (0, 0));
 an empty sample_weight means unit weights; the softmax loss's targets may be
 one intp column of class indices (see _part.check_data).
@@ -33,7 +42,7 @@ from ._blas cimport _dot
 from ._common cimport Net, PartLayout, Batch
 from ._network cimport Network, fill_ones
 from ._optimizers cimport StepRule, StepSettings, begin_step, take_step, \
-    state_finite, n_state_buffers
+    state_finite, n_state_buffers, gradient_sumsq, clip_divisor
 from ._part cimport Data, part_loss_gradient, part_range, check_data, empty_part_stats, \
     close_stage
 from ._team cimport Post, Signals, run_post, fastmlp_team, fastmlp_team_new, \
@@ -57,6 +66,8 @@ cdef struct _EpochState:
     double batch_loss      # of the minibatch being stepped in slices: its
     double sw_sum          # loss and weight sums, and its step's rate
     double rate
+    double divisor         # what the step divides raw gradients by: sw_sum,
+                           # or more when the gradient is clipped
 
 
 cdef struct _EpochPlan:
@@ -73,10 +84,13 @@ cdef struct _EpochPlan:
     const Py_ssize_t* rows
     Py_ssize_t n_samples, batch_size, n_parts
     Py_ssize_t n_stages    # rounds of parts per minibatch (_common.pxd)
-    Py_ssize_t per_batch   # rounds per minibatch: n_stages, or one more (slices)
+    Py_ssize_t per_batch   # rounds per minibatch: n_stages, n_stages + 1 (then
+                           # slices that step), or n_stages + 2 (slices that sum
+                           # and measure, then slices that step: clipping)
     Py_ssize_t slice_len
     double* part_loss      # n_parts losses, then n_parts weight sums
     double* slice_sumsq    # per slice: coefficients', then intercepts'
+    double* slice_grad_sumsq  # per slice: the summed gradient's (clipping)
     double* part_stats     # per part: batch norm's sums (4 n_stats)
     Batch* batch           # the minibatch's statistics; dropout's keys
     double* running        # running means then variances (2 n_stats), or NULL
@@ -123,32 +137,59 @@ cdef void _minibatch_part(
         part_sw[q] = 0
 
 
-cdef void _step_slice(
-        const Net* net, const StepRule* rule, double rate, floating* p,
-        const floating* g,              # IN n_parts gradients, back to back
-        floating* g_sum,                # OUT their sum (may be g: in place)
-        floating* moment_1, floating* moment_2,
-        Py_ssize_t n_parts, Py_ssize_t q, Py_ssize_t slice_len, double sw_sum,
-        double* slice_sumsq) noexcept nogil:  # OUT [2q], [2q + 1]: sums of squares
-                                              # of coefficients, intercepts after
-    """Over the q-th slice of slice_len parameters: add the parts' gradients
-    into g_sum (in part order, so the result does not depend on which
-    thread ran what), take the rule's step, and sum the squares of the new
-    parameters."""
+cdef inline void _slice_range(const Net* net, Py_ssize_t q, Py_ssize_t slice_len,
+                              Py_ssize_t* start, Py_ssize_t* stop,
+                              Py_ssize_t* n_coefs) noexcept nogil:
+    """The q-th slice of slice_len parameters, and its coefficients' count"""
+    start[0] = min(q * slice_len, net.n_params)
+    stop[0] = min(start[0] + slice_len, net.n_params)
+    n_coefs[0] = min(max(net.n_coefs - start[0], 0), stop[0] - start[0])
+
+
+cdef void _sum_parts(const Net* net,
+                     floating* g,       # IN/OUT n_parts gradients, back to back;
+                                        # the first gets their sum
+                     Py_ssize_t n_parts, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Add the parts' gradients over [start, stop) into the first, in part
+    order, so the result does not depend on which thread ran what"""
     cdef Py_ssize_t part, i
-    cdef Py_ssize_t start = min(q * slice_len, net.n_params)
-    cdef Py_ssize_t stop = min(start + slice_len, net.n_params)
-    cdef Py_ssize_t n = stop - start
-    cdef Py_ssize_t n_coefs = min(max(net.n_coefs - start, 0), n)
     cdef const floating* gq
-    if g_sum != g:
-        memcpy(g_sum + start, g + start, n * sizeof(floating))
     for part in range(1, n_parts):
         gq = g + part * net.n_params
         for i in range(start, stop):
-            g_sum[i] += gq[i]
-    take_step(rule, rate, p + start, g_sum + start, moment_1 + start, moment_2 + start,
-              n_coefs, n, sw_sum)
+            g[i] += gq[i]
+
+
+cdef void _measure_slice(const Net* net, const floating* p,
+                         floating* g,   # IN/OUT n_parts gradients; the first gets their sum
+                         Py_ssize_t n_parts, Py_ssize_t q, Py_ssize_t slice_len,
+                         double alpha,
+                         double* slice_grad_sumsq) noexcept nogil:  # OUT [q]
+    """Over the q-th slice: sum the parts' gradients, and the squares of the
+    finished gradient (times sw_sum**2) for its clipping"""
+    cdef Py_ssize_t start, stop, n_coefs
+    _slice_range(net, q, slice_len, &start, &stop, &n_coefs)
+    _sum_parts(net, g, n_parts, start, stop)
+    slice_grad_sumsq[q] = gradient_sumsq(p + start, g + start, n_coefs, stop - start,
+                                         alpha)
+
+
+cdef void _step_slice(
+        const Net* net, const StepRule* rule, double rate, floating* p,
+        floating* g,                    # IN/OUT n_parts gradients; the first gets their sum
+        floating* moment_1, floating* moment_2,
+        Py_ssize_t n_parts, Py_ssize_t q, Py_ssize_t slice_len, double divisor,
+        double* slice_sumsq) noexcept nogil:  # OUT [2q], [2q + 1]: sums of squares
+                                              # of coefficients, intercepts after
+    """Over the q-th slice of slice_len parameters: add the parts' gradients
+    (n_parts 1: summed already), take the rule's step, and sum the squares
+    of the new parameters."""
+    cdef Py_ssize_t start, stop, n_coefs
+    _slice_range(net, q, slice_len, &start, &stop, &n_coefs)
+    cdef Py_ssize_t n = stop - start
+    _sum_parts(net, g, n_parts, start, stop)
+    take_step(rule, rate, p + start, g + start, moment_1 + start, moment_2 + start,
+              n_coefs, n, divisor)
     slice_sumsq[2 * q] = _dot(<int>n_coefs, p + start, p + start)
     slice_sumsq[2 * q + 1] = _dot(<int>(n - n_coefs), p + start + n_coefs,
                                   p + start + n_coefs)
@@ -162,45 +203,53 @@ cdef void _epoch_job(const _EpochPost* a, floating* p, Py_ssize_t i,
     cdef const _EpochState* state = a.state
     cdef Py_ssize_t start = i // e.per_batch * e.batch_size
     cdef Py_ssize_t n_rows = min(e.batch_size, e.n_samples - start)
-    cdef Py_ssize_t stage = i % e.per_batch
+    # the round within the minibatch: its stages, then its slices' rounds
+    cdef Py_ssize_t r = i % e.per_batch
+    cdef bint clipped_slices = e.per_batch == e.n_stages + 2
     cdef Batch batch
-    if stage < e.n_stages:
+    if r < e.n_stages:
         # the masks of the step this minibatch takes
         batch = e.batch[0]
         batch.step = <unsigned long long>state.rule.t
         _minibatch_part(e.net, p, <floating*>e.g, <floating*>e.work, e.part, e.data,
                         e.rows + start, n_rows, e.n_parts, q, e.part_loss,
-                        e.part_loss + e.n_parts, stage, &batch, e.part_stats)
+                        e.part_loss + e.n_parts, r, &batch, e.part_stats)
+    elif r == e.n_stages and clipped_slices:
+        _measure_slice(e.net, p, <floating*>e.g, e.n_parts, q, e.slice_len,
+                       state.rule.alpha, e.slice_grad_sumsq)
     else:
-        _step_slice(e.net, &state.rule, state.rate, p, <floating*>e.g, <floating*>e.g,
-                    <floating*>e.m1, <floating*>e.m2, e.n_parts, q, e.slice_len,
-                    state.sw_sum, e.slice_sumsq)
+        # with clipping the slices' round before summed the parts already
+        _step_slice(e.net, &state.rule, state.rate, p, <floating*>e.g,
+                    <floating*>e.m1, <floating*>e.m2, 1 if clipped_slices else e.n_parts,
+                    q, e.slice_len, state.divisor, e.slice_sumsq)
 
 
 cdef bint _epoch_close(const _EpochPost* a, floating* p, Py_ssize_t i) noexcept nogil:
     """After the epoch's round i: sum the parts' losses and weights in part
     order; take the whole step (small networks) or leave it to the slices'
-    round; after the step, count the minibatch and check the parameters.
-    False to stop the epoch: a parameter became non-finite, or thread 0
-    caught a signal (then that minibatch's step is not taken)."""
+    rounds; with clipping, reduce the slices' gradient norms; after the
+    step, count the minibatch and check the parameters. False to stop the
+    epoch: a parameter became non-finite, or thread 0 caught a signal (then
+    that minibatch's step is not taken)."""
     cdef const _EpochPlan* e = a.plan
     cdef _EpochState* state = a.state
     cdef Py_ssize_t q, n_parts = e.n_parts, n_slices = e.n_parts
     cdef Py_ssize_t start = i // e.per_batch * e.batch_size
     cdef Py_ssize_t n_rows = min(e.batch_size, e.n_samples - start)
-    cdef double batch_loss = 0, sw_sum = 0, sumsq_next = 0, rate
-    cdef double alpha = state.rule.alpha
+    cdef Py_ssize_t r = i % e.per_batch
+    cdef double batch_loss = 0, sw_sum = 0, sumsq_next = 0, rate, grad_sumsq = 0
+    cdef double alpha = state.rule.alpha, max_norm = state.rule.max_grad_norm
     cdef bint finite = True
-    cdef Py_ssize_t stage = i % e.per_batch
-    if stage < e.n_stages - 1:
+    cdef floating* g = <floating*>e.g
+    if r < e.n_stages - 1:
         # batch norm's statistics, for the next stage
         e.batch.n_rows = n_rows
-        if close_stage(e.net, e.batch, e.part_stats, n_parts, stage, e.running,
+        if close_stage(e.net, e.batch, e.part_stats, n_parts, r, e.running,
                        e.net.bn_momentum):
             return True
         state.finite = False
         return False
-    if stage == e.n_stages - 1:
+    if r == e.n_stages - 1:
         if fastmlp_flag(&a.post.signals.raised):
             return False
         for q in range(n_parts):
@@ -209,12 +258,24 @@ cdef bint _epoch_close(const _EpochPost* a, floating* p, Py_ssize_t i) noexcept 
         rate = begin_step(&state.rule)
         if e.per_batch > e.n_stages:
             state.batch_loss, state.sw_sum, state.rate = batch_loss, sw_sum, rate
+            state.divisor = sw_sum
             return True
         # the step finishes the gradient (L2, 1 / sw_sum) as it goes
-        _step_slice(e.net, &state.rule, rate, p, <floating*>e.g, <floating*>e.g,
-                    <floating*>e.m1, <floating*>e.m2, n_parts, 0, e.net.n_params,
-                    sw_sum, e.slice_sumsq)
+        state.divisor = sw_sum
+        if max_norm > 0:
+            _sum_parts(e.net, g, n_parts, 0, e.net.n_params)
+            n_parts = 1
+            state.divisor = clip_divisor(sw_sum, gradient_sumsq(
+                p, g, e.net.n_coefs, e.net.n_params, alpha), max_norm)
+        _step_slice(e.net, &state.rule, rate, p, g, <floating*>e.m1, <floating*>e.m2,
+                    n_parts, 0, e.net.n_params, state.divisor, e.slice_sumsq)
         n_slices = 1
+    elif r == e.n_stages and e.per_batch == e.n_stages + 2:
+        # the slices' squares in slice order: a norm independent of the threads
+        for q in range(n_slices):
+            grad_sumsq += e.slice_grad_sumsq[q]
+        state.divisor = clip_divisor(state.sw_sum, grad_sumsq, max_norm)
+        return True
     else:
         batch_loss, sw_sum = state.batch_loss, state.sw_sum
     for q in range(n_slices):
@@ -378,7 +439,7 @@ cdef class Epochs:
         self.batch.train_dropout = network.net.dropout
         self.batch.key0 = <unsigned>dropout_key[0]
         self.batch.key1 = <unsigned>dropout_key[1]
-        self.losses = <double*>malloc(4 * n_parts * sizeof(double))
+        self.losses = <double*>malloc(5 * n_parts * sizeof(double))
         self.n_jobs_run = <long*>malloc(self.n_threads * sizeof(long))
         self.own = fastmlp_team_new(1, n_parts)
         if self.losses == NULL or self.n_jobs_run == NULL or self.own == NULL \
@@ -433,11 +494,17 @@ cdef class Epochs:
         memset(&state, 0, sizeof(state))
         state.rule = settings.rule
         state.finite = True
+        if self.plan.per_batch > self.plan.n_stages:
+            # big networks step in slices: after a round that measures the
+            # gradient's norm when clipping
+            self.plan.per_batch = self.plan.n_stages + (
+                2 if settings.rule.max_grad_norm > 0 else 1)
         if self.single:
             _run_epoch(self, <float*>self.p, &state, &signals)
         else:
             _run_epoch(self, <double*>self.p, &state, &signals)
         settings.rule.t = state.rule.t
+        settings.rule.mu_product = state.rule.mu_product
         interrupt = None
         if signals.interrupt != NULL:
             interrupt = <object>signals.interrupt
@@ -491,11 +558,14 @@ cdef void _plan(Epochs e) noexcept:
     plan.rows = e.order
     plan.n_samples, plan.batch_size, plan.n_parts = e.n_samples, e.batch_size, e.n_parts
     plan.n_stages = 2 * e.network.net.n_bn + 1
+    # one more round (slices that step) for big networks; run() makes it two
+    # when clipping
     plan.per_batch = plan.n_stages + (0 if n_params < MIN_THREADED_STEP else 1)
     # slices of whole cache lines, so no two threads write the same line
     plan.slice_len = ((n_params + e.n_parts - 1) // e.n_parts + 15) // 16 * 16
     plan.part_loss = e.losses
     plan.slice_sumsq = e.losses + 2 * e.n_parts
+    plan.slice_grad_sumsq = e.losses + 4 * e.n_parts
     plan.part_stats = e.stats
     plan.batch = &e.batch
     plan.running = e.running
