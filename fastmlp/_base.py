@@ -49,6 +49,7 @@ from ._consistency import (
     check_output_activation,
     check_sample_weight_cast,
     check_sizes,
+    check_optimizer_state,
     check_training_state,
     describe,
     first_non_finite,
@@ -70,14 +71,24 @@ from ._engine._team import on_threads
 from ._engine._inference import predict_dense, predict_sparse
 from ._engine._network import Network
 from ._engine._shuffle import shuffle_rows
-from ._optimizer_state import AdamState, SGDState
+from ._optimizer_state import OptimizerState, check_optimizer_settings
 from ._parameters import init_parameters, pack_parameters
-from ._registry import ACTIVATION_ALIASES, ACTIVATION_PARAMS, ACTIVATIONS, LOSSES, WEIGHT_INITS
+from ._registry import (
+    ACTIVATION_ALIASES,
+    ACTIVATION_PARAMS,
+    ACTIVATIONS,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    STOCHASTIC_SOLVERS,
+    WEIGHT_INITS,
+    activation_name,
+)
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
 from ._validation import ValidationSet, check_validation_data, l2_divisor
 
-_STOCHASTIC_SOLVERS = ["sgd", "adam"]
+_STOCHASTIC_SOLVERS = STOCHASTIC_SOLVERS
 
 # Rows per chunk for lbfgs and inference: bounds the work buffer to about
 # this many values whatever the number of rows.
@@ -151,13 +162,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         # a list gives one name per hidden layer (_consistency.check_activation)
         "activation": [StrOptions(set(ACTIVATIONS) | set(ACTIVATION_ALIASES)), list, tuple],
         **{name: [param.constraint] for name, param in ACTIVATION_PARAMS.items()},
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions(set(OPTIMIZERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -185,6 +196,20 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "batch_norm": ["boolean", list, tuple],
         "batch_norm_momentum": [Interval(Real, 0, 1, closed="both")],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), None],
+        "momentum_decay": [Interval(Real, 0, None, closed="left")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "lr_schedule_unit": [StrOptions({"epoch", "step"})],
+        "lr_step_size": [Interval(Integral, 1, None, closed="left"), None],
+        "lr_gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "lr_t_max": [Interval(Integral, 1, None, closed="left"), None],
+        "lr_eta_min": [Interval(Real, 0, None, closed="left")],
+        "warmup_iters": [Interval(Integral, 0, None, closed="left")],
+        "warmup_start_factor": [Interval(Real, 0, 1, closed="right")],
+        "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
+        "plateau_patience": [Interval(Integral, 0, None, closed="left")],
+        "plateau_threshold": [Interval(Real, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -224,6 +249,20 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         batch_norm,
         batch_norm_momentum,
         dropout,
+        weight_decay=None,
+        momentum_decay=4e-3,
+        rho=0.99,
+        max_grad_norm=None,
+        lr_schedule_unit="epoch",
+        lr_step_size=None,
+        lr_gamma=None,
+        lr_t_max=None,
+        lr_eta_min=0.0,
+        warmup_iters=0,
+        warmup_start_factor=1 / 3,
+        plateau_factor=0.1,
+        plateau_patience=10,
+        plateau_threshold=1e-4,
     ):
         self.batch_norm = batch_norm
         self.batch_norm_momentum = batch_norm_momentum
@@ -259,6 +298,20 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.weight_init = weight_init
         self.init_scale = init_scale
         self.early_stopping_metric = early_stopping_metric
+        self.weight_decay = weight_decay
+        self.momentum_decay = momentum_decay
+        self.rho = rho
+        self.max_grad_norm = max_grad_norm
+        self.lr_schedule_unit = lr_schedule_unit
+        self.lr_step_size = lr_step_size
+        self.lr_gamma = lr_gamma
+        self.lr_t_max = lr_t_max
+        self.lr_eta_min = lr_eta_min
+        self.warmup_iters = warmup_iters
+        self.warmup_start_factor = warmup_start_factor
+        self.plateau_factor = plateau_factor
+        self.plateau_patience = plateau_patience
+        self.plateau_threshold = plateau_threshold
 
     # -- the network and its flat parameter buffer --------------------------
 
@@ -570,6 +623,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if not first_pass:
             self._check_goes_on()
         self._check_loss(first_pass)
+        check_optimizer_settings(self)
 
         # before validation, whose conversions trust a sparse matrix's indices
         check_sparse_structure(X)
@@ -952,17 +1006,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     def _stochastic_optimizer(self, network, dtype, incremental):
         """The optimizer's state: new for a fit, kept across partial_fit calls."""
         if not incremental or not hasattr(self, "_optimizer"):
-            if self.solver == "sgd":
-                self._optimizer = SGDState(
-                    network.n_params, dtype, self.learning_rate_init,
-                    self.learning_rate, self.momentum, self.nesterovs_momentum,
-                    self.power_t,
-                )
-            else:
-                self._optimizer = AdamState(
-                    network.n_params, dtype, self.learning_rate_init,
-                    self.beta_1, self.beta_2, self.epsilon,
-                )
+            self._optimizer = OptimizerState(self, network.n_params, dtype)
+        else:
+            check_optimizer_state(self._optimizer, self.solver, network.n_params)
         self._optimizer.astype(dtype)
         return self._optimizer
 
@@ -1057,7 +1103,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             shuffle_rows(self._random_state, order)
         settings = optimizer.step_settings(self.alpha)
         loss_sum, n_batches, finite, interrupt = epochs.run(settings)
-        optimizer.t = settings.t
+        optimizer.took_steps(settings)
         if interrupt is not None:
             raise interrupt
         if not finite:
@@ -1082,8 +1128,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         # validation score (or loss) according to early_stopping
         self._update_no_improvement_count(validation)
 
-        # for learning rate that needs to be updated at iteration end
-        optimizer.iteration_ends(self.t_)
+        # for learning rate that needs to be updated at iteration end; a
+        # plateau is watched on what the stopping rule watches
+        if not (self.early_stopping and validation is not None):
+            optimizer.iteration_ends(self.t_, self.loss_curve_[-1])
+        elif self.early_stopping_metric == "loss":
+            optimizer.iteration_ends(self.t_, self.validation_loss_curve_[-1])
+        else:
+            optimizer.iteration_ends(self.t_, self.validation_scores_[-1], True)
 
         stop = incremental
         if self._no_improvement_count > self.n_iter_no_change:

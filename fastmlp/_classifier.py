@@ -17,7 +17,15 @@ from ._callbacks import fit_callbacks
 from ._checks import FitState, check_sparse_structure, validate_fit_data
 from ._class_weight import class_sample_weight
 from ._consistency import describe, labels_text
-from ._docs import ATTRIBUTES, CLASS_WEIGHT, NOTES, OWN_PARAMETERS, PARAMETERS, loss_doc
+from ._docs import (
+    ATTRIBUTES,
+    CLASS_WEIGHT,
+    NOTES,
+    OPTIMIZER_PARAMETERS,
+    OWN_PARAMETERS,
+    PARAMETERS,
+    loss_doc,
+)
 from ._registry import CLASSIFIER_LOSSES
 
 
@@ -87,7 +95,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------{PARAMETERS}{CLASS_WEIGHT}{OWN_PARAMETERS}
-{loss_doc(CLASSIFIER_LOSSES, "log_loss")}
+{loss_doc(CLASSIFIER_LOSSES, "log_loss")}{OPTIMIZER_PARAMETERS}
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -159,6 +167,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         batch_norm_momentum=0.1,
         dropout=0.0,
         loss="log_loss",
+        weight_decay=None,
+        momentum_decay=4e-3,
+        rho=0.99,
+        max_grad_norm=None,
+        lr_schedule_unit="epoch",
+        lr_step_size=None,
+        lr_gamma=None,
+        lr_t_max=None,
+        lr_eta_min=0.0,
+        warmup_iters=0,
+        warmup_start_factor=1 / 3,
+        plateau_factor=0.1,
+        plateau_patience=10,
+        plateau_threshold=1e-4,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -195,6 +217,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             batch_norm=batch_norm,
             batch_norm_momentum=batch_norm_momentum,
             dropout=dropout,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            rho=rho,
+            max_grad_norm=max_grad_norm,
+            lr_schedule_unit=lr_schedule_unit,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            lr_t_max=lr_t_max,
+            lr_eta_min=lr_eta_min,
+            warmup_iters=warmup_iters,
+            warmup_start_factor=warmup_start_factor,
+            plateau_factor=plateau_factor,
+            plateau_patience=plateau_patience,
+            plateau_threshold=plateau_threshold,
         )
         self.class_weight = class_weight
 

@@ -432,3 +432,41 @@ def check_poisson_target(y):
             f"negative values (down to {smallest:.6g}). Use loss='squared_error', or "
             "shift or transform y to be non-negative."
         )
+
+
+def check_optimizer_state(optimizer, solver, n_params):
+    """The optimizer state partial_fit goes on from is one fit left for this
+    solver and network: moments of one value per parameter, a step count.
+
+    scikit-learn keeps the first call's optimizer when solver changes
+    between partial_fit calls (training an 'sgd' model with Adam's state,
+    silently); fastmlp refuses.
+
+    Raises
+    ------
+    TypeError, ValueError
+    """
+    from ._optimizer_state import OptimizerState
+
+    if not isinstance(optimizer, OptimizerState):
+        raise TypeError(
+            f"The optimizer state partial_fit goes on from is {describe(optimizer)}, "
+            f"not one fit made: it was changed. Call fit, or {_REFIT}."
+        )
+    if optimizer.solver != solver:
+        raise ValueError(
+            f"solver is {solver!r}, but this model's partial_fit calls so far trained "
+            f"with solver={optimizer.solver!r}, whose state (moments, step count, "
+            f"learning rate) partial_fit goes on from. Set solver={optimizer.solver!r} "
+            "back, or call fit to start anew."
+        )
+    moments = (optimizer.moment_1, optimizer.moment_2)
+    sizes = (n_params, n_params if optimizer.moment_2.shape != (1,) else 1)
+    if not all(isinstance(m, np.ndarray) and m.shape == (size,) and m.dtype.kind == "f"
+               for m, size in zip(moments, sizes)) or not (
+            _is_count(optimizer.t) and optimizer.t >= 0):
+        raise ValueError(
+            "The optimizer state partial_fit goes on from does not fit the network "
+            f"of {n_params} parameters (moments of the wrong size or type, or a bad "
+            f"step count): it was changed. Call fit to start anew, or {_REFIT}."
+        )

@@ -10,6 +10,8 @@ from ._registry import (
     ACTIVATION_PARAMS,
     ACTIVATIONS,
     LOSS_PARAMETERS,
+    OPTIMIZERS,
+    SCHEDULES,
     WEIGHT_INITS,
 )
 
@@ -67,6 +69,28 @@ def _default_params(info):
     return {name: ACTIVATION_PARAMS[name].default for name in info.params}
 
 
+def _solver_doc():
+    lines = [f"    solver : {_options(OPTIMIZERS)}, default='adam'",
+             "        The solver for weight optimization (the learning rate is",
+             "        learning_rate_init for each stochastic one):", ""]
+    for info in OPTIMIZERS.values():
+        lines.append(f"        - {info.name!r}: {info.description} ({info.reference})")
+    return "\n".join(lines) + "\n"
+
+
+def _schedule_doc():
+    lines = [f"    learning_rate : {_options(SCHEDULES)}, default='constant'",
+             "        Learning-rate schedule of the stochastic solvers, t counting",
+             "        epochs or, with lr_schedule_unit='step', minibatch steps:", ""]
+    for info in SCHEDULES.values():
+        lines.append(f"        - {info.name!r}: {info.formula} ({info.reference})")
+    lines += ["",
+              "        'invscaling' and 'adaptive' do not apply to solver='adam', as in",
+              "        scikit-learn; every other stochastic solver applies every schedule.",
+              "        lbfgs refuses the schedules scikit-learn does not have."]
+    return "\n".join(lines) + "\n"
+
+
 def loss_doc(losses, default):
     """The ``loss`` parameter's description, from a registry of losses."""
     lines = [f"    loss : {_options(losses)}, default={default!r}",
@@ -115,11 +139,7 @@ PARAMETERS = """
         hidden layer. An empty tuple gives a network with no hidden layer.
 
 """ + _activation_doc() + """
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        The solver for weight optimization: 'lbfgs' (quasi-Newton, good for
-        small datasets), 'sgd' (stochastic gradient descent) or 'adam'
-        (Kingma and Ba's stochastic optimizer).
-
+""" + _solver_doc() + """
     alpha : float, default=0.0001
         Strength of the L2 regularization term on the weights (not the
         intercepts), divided by the sample-weight sum of each batch.
@@ -128,13 +148,9 @@ PARAMETERS = """
         Size of minibatches for stochastic optimizers; 'auto' means
         ``min(200, n_samples)``. Unused by lbfgs.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning rate schedule for weight updates, used with solver='sgd':
-        constant; ``learning_rate_init / pow(t, power_t)``; or divided by 5
-        each time two consecutive epochs fail to improve by tol.
-
+""" + _schedule_doc() + """
     learning_rate_init : float, default=0.001
-        The initial learning rate (sgd and adam).
+        The initial learning rate (every stochastic solver).
 
     power_t : float, default=0.5
         The exponent for inverse scaling learning rate (sgd, invscaling).
@@ -252,6 +268,79 @@ OWN_PARAMETERS = """
         (Philox-4x32-10) keyed by random_state, the step, the layer and the
         row's index, so a fit is reproducible and the same on any number of
         threads. Predictions use no mask. Not with solver='lbfgs'.
+"""
+
+# The optimizers' and schedules' parameters come last in the signatures, after
+# the losses', so they are documented last too.
+OPTIMIZER_PARAMETERS = """
+    weight_decay : float, default=None
+        Weight decay of 'adamw' (decoupled: each step multiplies every
+        parameter by ``1 - lr * weight_decay``), 'nadam' and 'rmsprop' (added
+        to the gradient, ``g + weight_decay * p``), on every parameter as
+        PyTorch applies it. None is PyTorch's default: 0.01 for adamw, 0 for
+        nadam and rmsprop. alpha stays scikit-learn's L2 term in the gradient
+        (coefficients only, divided by the batch's weight sum): the two add
+        up as a PyTorch loss with an L2 term under an optimizer with
+        weight_decay. sgd, adam and lbfgs take no weight_decay (use alpha).
+
+    momentum_decay : float, default=4e-3
+        NAdam's momentum decay (torch.optim.NAdam's).
+
+    rho : float, default=0.99
+        RMSprop's smoothing constant of the squared-gradient average
+        (torch.optim.RMSprop's ``alpha``, renamed: alpha is the L2 term).
+
+    max_grad_norm : float, default=None
+        Clip each minibatch's gradient to this global 2-norm, over all
+        parameters, as torch.nn.utils.clip_grad_norm_ does (scaled by
+        ``max_grad_norm / (norm + 1e-6)`` when that is below 1), before the
+        optimizer's step and its weight_decay. None: no clipping. Stochastic
+        solvers only.
+
+    lr_schedule_unit : {'epoch', 'step'}, default='epoch'
+        What the schedule's t and warmup_iters count: epochs (a PyTorch
+        scheduler stepped once per epoch), or optimizer steps, i.e.
+        minibatches (stepped once per batch), computed in the engine.
+
+    lr_step_size : int, default=None
+        Epochs (or steps) between two decays of learning_rate='step'
+        (StepLR's step_size; required).
+
+    lr_gamma : float, default=None
+        Decay factor of 'step' (None: StepLR's 0.1) and 'exponential'
+        (ExponentialLR's gamma; required).
+
+    lr_t_max : int, default=None
+        Epochs (or steps) of learning_rate='cosine' from learning_rate_init
+        down to lr_eta_min (CosineAnnealingLR's T_max; required); the rate
+        stays at lr_eta_min after it.
+
+    lr_eta_min : float, default=0.0
+        The floor of learning_rate='cosine' (CosineAnnealingLR's eta_min).
+
+    warmup_iters : int, default=0
+        Epochs (or steps) of linear warm-up before the schedule, from
+        ``warmup_start_factor * learning_rate_init`` (LinearLR with
+        total_iters=warmup_iters, then the schedule from its start, as
+        SequentialLR chains them). Works with every schedule; 0: none.
+
+    warmup_start_factor : float, default=1/3
+        The warm-up's first rate over learning_rate_init (LinearLR's
+        start_factor), in (0, 1].
+
+    plateau_factor : float, default=0.1
+        learning_rate='plateau' multiplies the rate by it on a plateau
+        (ReduceLROnPlateau's factor).
+
+    plateau_patience : int, default=10
+        Epochs without improvement 'plateau' tolerates
+        (ReduceLROnPlateau's patience).
+
+    plateau_threshold : float, default=1e-4
+        Relative improvement 'plateau' counts (ReduceLROnPlateau's
+        threshold, mode 'rel'). It watches what early stopping watches:
+        the training loss, or with early_stopping the validation score
+        (or loss, early_stopping_metric='loss').
 """
 
 ATTRIBUTES = """

@@ -366,3 +366,155 @@ WEIGHT_INITS = {
                  "the notes' exercise (micrograd's Neuron)"),
     ]
 }
+
+
+# -- optimizers -----------------------------------------------------------------
+
+# Engine codes, as in fastmlp/_engine/_optimizers.pxd (Rule).
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """A solver.
+
+    Parameters
+    ----------
+    name : str
+        The public name (``solver=``).
+    code : int or None
+        The engine's ``Rule`` code; None for lbfgs, which scipy steps.
+    state_buffers : int
+        Parameter-sized buffers of optimizer state (0 for lbfgs).
+    params : tuple of str
+        Estimator parameters the optimizer reads besides learning_rate_init
+        and alpha.
+    weight_decay : float or None
+        What ``weight_decay=None`` means for it (PyTorch's default); None
+        when the optimizer takes no weight_decay (alpha is its L2 term).
+    sklearn_schedules : bool
+        Whether scikit-learn's 'invscaling' and 'adaptive' rates apply to it:
+        scikit-learn's Adam ignores them, and so does fastmlp's, to give
+        scikit-learn's model.
+    description, reference : str
+    """
+
+    name: str
+    code: object
+    state_buffers: int
+    params: tuple = ()
+    weight_decay: object = None
+    sklearn_schedules: bool = True
+    description: str = ""
+    reference: str = ""
+
+    @property
+    def stochastic(self):
+        return self.code is not None
+
+
+OPTIMIZERS = {
+    info.name: info
+    for info in [
+        OptimizerInfo("lbfgs", None, 0, ("max_fun",),
+                      description="quasi-Newton (scipy's L-BFGS-B) on the whole data set",
+                      reference="scikit-learn"),
+        OptimizerInfo("sgd", 0, 1, ("momentum", "nesterovs_momentum", "power_t"),
+                      description="stochastic gradient descent with momentum",
+                      reference="scikit-learn"),
+        OptimizerInfo("adam", 1, 2, ("beta_1", "beta_2", "epsilon"),
+                      sklearn_schedules=False,
+                      description="Kingma and Ba's Adam, epsilon added to the "
+                                  "uncorrected sqrt(v) as scikit-learn adds it",
+                      reference="scikit-learn; Kingma and Ba 2015"),
+        OptimizerInfo("adamw", 2, 2, ("beta_1", "beta_2", "epsilon", "weight_decay"),
+                      weight_decay=1e-2,
+                      description="Adam with decoupled weight decay "
+                                  "(p *= 1 - lr * weight_decay each step)",
+                      reference="torch.optim.AdamW; Loshchilov and Hutter 2019"),
+        OptimizerInfo("nadam", 3, 2, ("beta_1", "beta_2", "epsilon", "weight_decay",
+                                      "momentum_decay"),
+                      weight_decay=0.0,
+                      description="Adam with Nesterov momentum (weight_decay added "
+                                  "to the gradient)",
+                      reference="torch.optim.NAdam; Dozat 2016"),
+        OptimizerInfo("rmsprop", 4, 1, ("rho", "epsilon", "weight_decay"),
+                      weight_decay=0.0,
+                      description="RMSprop, no momentum, not centered (weight_decay "
+                                  "added to the gradient)",
+                      reference="torch.optim.RMSprop; Hinton's lecture 6e"),
+    ]
+}
+
+STOCHASTIC_SOLVERS = [name for name, info in OPTIMIZERS.items() if info.stochastic]
+
+
+# -- learning-rate schedules ----------------------------------------------------
+
+# Engine codes, as in fastmlp/_engine/_schedules.pxd (Decay).
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """A learning-rate schedule (``learning_rate=``).
+
+    Parameters
+    ----------
+    name : str
+    decay : int or None
+        The engine's ``Decay`` code of a clocked schedule (a function of the
+        steps or epochs taken); None for those Python changes between epochs
+        from what training reports (invscaling, adaptive, plateau).
+    params : tuple of str
+        Estimator parameters it reads.
+    required : tuple of str
+        Those of `params` without a default (None means "not set").
+    defaults : dict
+        Values for parameters left None (PyTorch's defaults).
+    formula, reference : str
+    """
+
+    name: str
+    decay: object
+    params: tuple = ()
+    required: tuple = ()
+    defaults: dict = field(default_factory=dict)
+    formula: str = ""
+    reference: str = ""
+
+
+SCHEDULES = {
+    info.name: info
+    for info in [
+        ScheduleInfo("constant", 0, formula="learning_rate_init",
+                     reference="scikit-learn"),
+        ScheduleInfo("invscaling", None, ("power_t",),
+                     formula="learning_rate_init / (t + 1) ** power_t, t the samples "
+                             "seen, each epoch",
+                     reference="scikit-learn"),
+        ScheduleInfo("adaptive", None,
+                     formula="divided by 5 each time n_iter_no_change epochs fail to "
+                             "improve by tol, down to 1e-6",
+                     reference="scikit-learn"),
+        ScheduleInfo("step", 1, ("lr_step_size", "lr_gamma"), ("lr_step_size",),
+                     {"lr_gamma": 0.1},
+                     formula="learning_rate_init * lr_gamma ** (t // lr_step_size)",
+                     reference="torch.optim.lr_scheduler.StepLR"),
+        ScheduleInfo("exponential", 2, ("lr_gamma",), ("lr_gamma",),
+                     formula="learning_rate_init * lr_gamma ** t",
+                     reference="torch.optim.lr_scheduler.ExponentialLR"),
+        ScheduleInfo("cosine", 3, ("lr_t_max", "lr_eta_min"), ("lr_t_max",),
+                     formula="lr_eta_min + (learning_rate_init - lr_eta_min) * (1 + "
+                             "cos(pi * t / lr_t_max)) / 2, then lr_eta_min from t = "
+                             "lr_t_max on",
+                     reference="torch.optim.lr_scheduler.CosineAnnealingLR"),
+        ScheduleInfo("plateau", None,
+                     ("plateau_factor", "plateau_patience", "plateau_threshold"),
+                     formula="multiplied by plateau_factor when the monitored loss "
+                             "(or validation score) has not improved by a relative "
+                             "plateau_threshold for more than plateau_patience epochs",
+                     reference="torch.optim.lr_scheduler.ReduceLROnPlateau"),
+    ]
+}
+
+# Schedules scikit-learn has: lbfgs ignores them, as scikit-learn's does.
+SKLEARN_SCHEDULES = ("constant", "invscaling", "adaptive")

@@ -11,7 +11,15 @@ from ._base import BaseMultilayerPerceptron
 from ._callbacks import fit_callbacks
 from ._checks import check_numeric_kind, check_sparse_structure, validate_fit_data
 from ._consistency import check_numeric_target, check_poisson_target
-from ._docs import ATTRIBUTES, NOTES, OWN_PARAMETERS, PARAMETERS, loss_doc, loss_parameters_doc
+from ._docs import (
+    ATTRIBUTES,
+    NOTES,
+    OPTIMIZER_PARAMETERS,
+    OWN_PARAMETERS,
+    PARAMETERS,
+    loss_doc,
+    loss_parameters_doc,
+)
 from ._registry import LOSS_PARAMETERS, REGRESSOR_LOSSES
 
 
@@ -27,7 +35,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Parameters
     ----------
 {loss_doc(REGRESSOR_LOSSES, "squared_error")}{PARAMETERS}{OWN_PARAMETERS}
-{loss_parameters_doc(REGRESSOR_LOSSES)}
+{loss_parameters_doc(REGRESSOR_LOSSES)}{OPTIMIZER_PARAMETERS}
     Attributes
     ----------{ATTRIBUTES}
     See Also
@@ -98,6 +106,20 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         dropout=0.0,
         delta=1.0,
         quantile=0.5,
+        weight_decay=None,
+        momentum_decay=4e-3,
+        rho=0.99,
+        max_grad_norm=None,
+        lr_schedule_unit="epoch",
+        lr_step_size=None,
+        lr_gamma=None,
+        lr_t_max=None,
+        lr_eta_min=0.0,
+        warmup_iters=0,
+        warmup_start_factor=1 / 3,
+        plateau_factor=0.1,
+        plateau_patience=10,
+        plateau_threshold=1e-4,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -134,6 +156,20 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             batch_norm=batch_norm,
             batch_norm_momentum=batch_norm_momentum,
             dropout=dropout,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            rho=rho,
+            max_grad_norm=max_grad_norm,
+            lr_schedule_unit=lr_schedule_unit,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            lr_t_max=lr_t_max,
+            lr_eta_min=lr_eta_min,
+            warmup_iters=warmup_iters,
+            warmup_start_factor=warmup_start_factor,
+            plateau_factor=plateau_factor,
+            plateau_patience=plateau_patience,
+            plateau_threshold=plateau_threshold,
         )
         self.delta = delta
         self.quantile = quantile

@@ -27,7 +27,7 @@ from itertools import accumulate
 
 import numpy as np
 
-from ._registry import ACTIVATIONS, LOSSES, OUT_ACTIVATIONS
+from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, OUT_ACTIVATIONS
 
 
 @dataclass(frozen=True)
@@ -362,7 +362,7 @@ class NetworkSpec:
         if solver == "lbfgs":
             per_param = (3 + n_parts) * itemsize + 30 * 8
         else:
-            state = _STATE_BUFFERS.get(solver, 2) * (2 if warm else 1)
+            state = OPTIMIZERS[solver].state_buffers * (2 if warm else 1)
             per_param = (3 + n_parts + state) * itemsize
         part_rows = -(-batch_rows // n_parts)
         work = n_parts * part_rows * self.work_columns(gather).total * itemsize
@@ -373,7 +373,3 @@ def _columns(widths):
     """Each width's first column in a block of them all; -1 for width 0."""
     return tuple(start if width else -1
                  for start, width in zip(accumulate(widths, initial=0), widths))
-
-
-# flat buffers of optimizer state per parameter
-_STATE_BUFFERS = {"sgd": 1, "adam": 2}
