@@ -40,7 +40,7 @@ class Case:
     epochs : int
         ``max_iter``: epochs for adam, iterations for lbfgs. For the predict
         cases, the epochs of the fit that makes the model to predict with.
-    solver : {"adam", "lbfgs"}
+    solver : {"adam", "lbfgs", "adamw"}
     batch_size : int
     fit_rows : int or None
         Predict cases only: rows used to fit the model (weights do not
@@ -56,6 +56,9 @@ class Case:
     loss : str or None
         The estimators' ``loss`` (None: the task's default, scikit-learn's);
         the PyTorch loop uses the same loss.
+    training : dict
+        fastmlp parameters beyond scikit-learn's (solver, schedule, warm-up,
+        clipping); the PyTorch loop sets up the same (torch_loop.py).
     """
 
     name: str
@@ -74,6 +77,7 @@ class Case:
     skip_notes: dict = field(default_factory=dict)
     activation: str = "relu"
     loss: str | None = None
+    training: dict = field(default_factory=dict)
 
 
 @lru_cache(maxsize=None)
@@ -161,6 +165,12 @@ def cases(quick=False):
     """
     q = quick
     no_lbfgs = {"torch": "no plain-loop equivalent of scikit-learn's L-BFGS-B"}
+    # issue 12: AdamW, per-step linear warm-up then cosine decay, clipping;
+    # 100k rows in batches of 200 are 500 steps per epoch
+    n_steps = 10 if q else 500 * 3
+    modern = dict(solver="adamw", weight_decay=1e-2, learning_rate="cosine",
+                  lr_schedule_unit="step", warmup_iters=n_steps // 10,
+                  lr_t_max=n_steps - n_steps // 10, max_grad_norm=1.0)
     all_cases = [
         Case("tiny", "make_moons(2000), (16,)", FIT, "classification", "moons",
              400 if q else 2000, (16,), 5 if q else 200),
@@ -169,6 +179,11 @@ def cases(quick=False):
         Case("large", "classification 100k x 100, (256,256)", FIT,
              "classification", "classification", 2000 if q else 100_000,
              (256, 256), 1 if q else 3),
+        Case("large_adamw", "large, adamw + warm-up + cosine + clipping", FIT,
+             "classification", "classification", 2000 if q else 100_000,
+             (256, 256), 1 if q else 3, solver="adamw", peers=("fastmlp", "torch"),
+             skip_notes={"sklearn": "no AdamW, warm-up, cosine or clipping"},
+             training=modern),
         Case("regression", "make_regression 20000 x 50, (64,64)", FIT,
              "regression", "regression", 1000 if q else 20_000, (64, 64),
              2 if q else 20),

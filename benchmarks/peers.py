@@ -14,10 +14,11 @@ def estimator_params(case):
 
     ``tol=0`` and ``n_iter_no_change=inf`` make every fit run exactly
     ``max_iter`` epochs, so all libraries do the same work. A case's loss
-    beyond scikit-learn's (huber) is fastmlp's alone.
+    beyond scikit-learn's (huber) and its training settings beyond
+    scikit-learn's (``Case.training``) are fastmlp's alone.
     """
     loss = {} if case.loss is None else {"loss": case.loss}
-    return dict(
+    params = dict(
         **loss,
         hidden_layer_sizes=case.hidden,
         activation=case.activation,
@@ -32,6 +33,8 @@ def estimator_params(case):
         n_iter_no_change=np.inf,
         early_stopping=False,
     )
+    # fastmlp's settings beyond scikit-learn's (the cases scikit-learn skips)
+    return {**params, **case.training}
 
 
 class EstimatorPeer:

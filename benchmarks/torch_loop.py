@@ -17,6 +17,7 @@ weight, whose backward is very slow on the CPU.
 torch is optional: :func:`load` returns None when it is not installed.
 """
 import math
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,6 +31,10 @@ except ImportError:
     torch = None
 
 ALPHA, LEARNING_RATE, BETAS, EPSILON = 1e-4, 1e-3, (0.9, 0.999), 1e-8
+
+# SequentialLR passes an epoch to the scheduler it switches to, which torch
+# then warns about; the rates are the documented ones
+warnings.filterwarnings("ignore", message="The epoch parameter", category=UserWarning)
 
 
 def load():
@@ -118,8 +123,7 @@ class TorchPeer:
         net = self._network([n_features, *case.hidden, n_outputs], dtype, sparse,
                             case.activation)
         weights = [m.weight for m in net if hasattr(m, "weight")]
-        opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, betas=BETAS,
-                               eps=EPSILON)
+        opt, sched, max_norm = self._optimizer(net, case.training)
         F = nn.functional
         Xt = None if sparse else torch.from_numpy(X)
         batch_size = min(case.batch_size, n_samples)
@@ -143,8 +147,37 @@ class TorchPeer:
                 loss = loss + (0.5 * ALPHA / len(rows)) * l2
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if max_norm is not None:
+                    nn.utils.clip_grad_norm_(net.parameters(), max_norm)
                 opt.step()
+                if sched is not None:
+                    sched.step()
         return TorchModel(net, case.task, classes, case.epochs)
+
+    @staticmethod
+    def _optimizer(net, training):
+        """Adam with scikit-learn's settings, or a case's AdamW with a linear
+        warm-up then cosine decay stepped per batch and gradient clipping
+        (the fastmlp parameters of cases.Case.training, PyTorch's way).
+
+        Returns
+        -------
+        optimizer, scheduler or None, max_norm or None
+        """
+        if not training:
+            return (torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, betas=BETAS,
+                                     eps=EPSILON), None, None)
+        if (training["solver"], training["learning_rate"],
+                training["lr_schedule_unit"]) != ("adamw", "cosine", "step"):
+            raise ValueError(f"no PyTorch loop for {training}")
+        opt = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, betas=BETAS,
+                                eps=EPSILON, weight_decay=training["weight_decay"])
+        sched_ = torch.optim.lr_scheduler
+        warmup = training["warmup_iters"]
+        sched = sched_.SequentialLR(
+            opt, [sched_.LinearLR(opt, start_factor=1 / 3, total_iters=warmup),
+                  sched_.CosineAnnealingLR(opt, training["lr_t_max"])], [warmup])
+        return opt, sched, training["max_grad_norm"]
 
     def _forward(self, model, X):
         with torch.inference_mode():
