@@ -103,7 +103,7 @@ def test_row_parts_change_only_rounding(n_parts):
 # -- the stochastic epochs -----------------------------------------------------
 
 def run_epochs(spec, params, X, Y, batch_size, n_parts, n_threads, n_epochs=1,
-               running=None, lr=0.1, key=(0, 0)):
+               running=None, lr=0.1, key=(0, 0), max_grad_norm=0.0):
     network = Network(spec)
     dtype = params.dtype
     n = spec.n_params
@@ -120,7 +120,8 @@ def run_epochs(spec, params, X, Y, batch_size, n_parts, n_threads, n_epochs=1,
                     True, n_parts, n_threads, running, key)
     t = 0
     for _ in range(n_epochs):
-        settings = StepSettings(Rule.SGD, lr, 0.0, momentum=0.0, t=t)
+        settings = StepSettings(Rule.SGD, lr, 0.0, momentum=0.0, t=t,
+                                max_grad_norm=max_grad_norm)
         loss_sum, n_batches, finite, _ = epochs.run(settings)
         t = settings.t
         assert finite
@@ -141,3 +142,62 @@ def test_thread_count_does_not_change_the_model(dtype, n_parts):
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
     assert one[2] == two[2]
+
+
+# -- with clipping (max_grad_norm) ---------------------------------------------
+# Clipping needs the summed gradient's norm, so a minibatch of a big network
+# takes its stages' rounds, then a round of slices that measure, then one of
+# slices that step; a small network's last stage's close does all three.
+
+BIG_UNITS = [10, 48, 40, 3]   # over 2048 parameters: stepped in slices
+SMALL_UNITS = [6, 12, 10, 4]
+
+
+def _clipped_spec(units, dtype="float64"):
+    spec = make_spec(units, [True, True], "relu", "log_loss", dtype=dtype,
+                     dropout=[0.3, 0.2])
+    assert (spec.n_params >= 2048) == (units == BIG_UNITS)
+    return spec
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_parts", [2, 3])
+def test_clipped_big_network_does_not_depend_on_the_threads(dtype, n_parts):
+    rng = np.random.RandomState(4)
+    spec = _clipped_spec(BIG_UNITS, np.dtype(dtype).name)
+    params = random_params(spec, rng)
+    X, Y = problem(rng, 90, BIG_UNITS, "log_loss")
+    kwargs = dict(n_epochs=3, key=(5, 9), max_grad_norm=0.5)
+    one = run_epochs(spec, params.copy(), X, Y, 32, n_parts, 1, **kwargs)
+    two = run_epochs(spec, params.copy(), X, Y, 32, n_parts, 2, **kwargs)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    assert one[2] == two[2]
+    # the clipping was active: without it the model is another
+    unclipped = run_epochs(spec, params.copy(), X, Y, 32, n_parts, 2, n_epochs=3,
+                           key=(5, 9))
+    assert not np.array_equal(unclipped[0], one[0])
+
+
+@pytest.mark.parametrize("units", [SMALL_UNITS, BIG_UNITS])
+@pytest.mark.parametrize("n_parts, n_threads", [(1, 1), (2, 2), (3, 2)])
+@pytest.mark.parametrize("max_norm", [0.05, 1e30])
+def test_a_clipped_batch_norm_step_respects_the_norm(units, n_parts, n_threads, max_norm):
+    # one minibatch of every row: the step is the full-batch gradient (under
+    # the step's dropout masks) scaled as clip_grad_norm_ scales it
+    rng = np.random.RandomState(6)
+    spec = _clipped_spec(units)
+    params = random_params(spec, rng)
+    X, Y = problem(rng, 40, units, "log_loss")
+    _, g = engine(spec, params.copy(), X, Y, n_parts=n_parts, dropout_key=(5, 9), step=0)
+    norm = np.sqrt(np.sum(g * g))
+    scale = min(1.0, max_norm / (norm + 1e-6))
+    lr = 0.1
+    got, _, _ = run_epochs(spec, params.copy(), X, Y, 40, n_parts, n_threads, lr=lr,
+                           key=(5, 9), max_grad_norm=max_norm)
+    np.testing.assert_allclose(got, params - lr * scale * g, rtol=1e-10, atol=1e-13)
+    step_norm = np.sqrt(np.sum((params - got) ** 2)) / lr
+    if max_norm < norm:
+        np.testing.assert_allclose(step_norm, max_norm, rtol=1e-6)
+    else:
+        np.testing.assert_allclose(step_norm, norm, rtol=1e-10)
