@@ -82,7 +82,6 @@ from ._registry import (
     SCHEDULES,
     STOCHASTIC_SOLVERS,
     WEIGHT_INITS,
-    activation_name,
 )
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
