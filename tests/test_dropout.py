@@ -3,13 +3,17 @@ answers; masks are its words in 16-bit slices; masks drop at their rate (within 
 steps and layers, and are a function of the row's index, not of the part or
 thread that draws them; the loss under a fixed mask is the reference's, and
 its gradient that of finite differences."""
+import platform
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit
 
-from fastmlp._engine._dropout import keep_scales, philox4x32_10
+from fastmlp._engine._dropout import (keep_scales, philox4x32_10, philox_blocks,
+                                      philox_vectorised)
 from engine_specs import engine, make_spec, problem, random_params
 
 # Random123's kat_vectors for philox4x32_10
@@ -24,6 +28,27 @@ KNOWN_ANSWERS = [
 @pytest.mark.parametrize("counter, key, expected", KNOWN_ANSWERS)
 def test_philox_gives_the_known_answers(counter, key, expected):
     assert philox4x32_10(counter, key) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(first=st.sampled_from([0, 1, 7, 0xFFFFFFF0, 0xFFFFFFFF]), n_blocks=st.integers(0, 37),
+       rest=st.tuples(*[st.integers(0, 0xFFFFFFFF)] * 3),
+       key=st.tuples(*[st.integers(0, 0xFFFFFFFF)] * 2), vector=st.booleans())
+def test_blocks_of_counters_are_philox_of_each_counter(first, n_blocks, rest, key, vector):
+    # the vector code (AVX2, eight blocks per vector) and the scalar code
+    # (four interleaved) both give each block's words; counters wrap at 2**32
+    words = philox_blocks(first, n_blocks, rest, key, vector)
+    expected = [w for b in range(n_blocks)
+                for w in philox4x32_10(((first + b) & 0xFFFFFFFF, *rest), key)]
+    assert words.tolist() == expected
+
+
+def test_the_vector_code_runs_where_the_cpu_has_avx2():
+    # so that the test above compares the two codes here, not the scalar twice
+    flags = open("/proc/cpuinfo").read() if sys.platform == "linux" else ""
+    if " avx2" not in flags or platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("not an x86-64 CPU with AVX2")
+    assert philox_vectorised()
 
 
 @pytest.mark.parametrize("rate", [0.05, 0.2, 0.5, 0.9])
