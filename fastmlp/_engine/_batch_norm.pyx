@@ -100,6 +100,14 @@ cdef void update_running(const Layer* layer, const Batch* batch, Py_ssize_t n_st
             + momentum * batch.var[j] * n / (n - 1)
 
 
+# The elementwise passes take their per-unit coefficients from stack
+# buffers of _UNITS units at a time, computed once per part in float64 and
+# rounded to the model's dtype: no division and no float64 conversion per
+# element, so the loops vectorise at the dtype's width.
+cdef enum:
+    _UNITS = 256
+
+
 cdef void normalize(floating* Z,            # IN Z, OUT gamma X^ (beta is added with
                                             # the activation)
                     floating* X_hat,        # OUT X^
@@ -107,15 +115,26 @@ cdef void normalize(floating* Z,            # IN Z, OUT gamma X^ (beta is added 
                     Py_ssize_t n_rows, Py_ssize_t n_units,
                     const double* mean, const double* invstd) noexcept nogil:
     """X^ = (Z - mean) invstd; Z = gamma X^"""
-    cdef Py_ssize_t r, j
+    cdef Py_ssize_t r, j, j0, nj
+    cdef floating m[_UNITS]
+    cdef floating s[_UNITS]
     cdef floating* z
     cdef floating* x
-    for r in range(n_rows):
-        z = Z + r * n_units
-        x = X_hat + r * n_units
-        for j in range(n_units):
-            x[j] = <floating>((z[j] - mean[j]) * invstd[j])
-            z[j] = gamma[j] * x[j]
+    cdef const floating* gm
+    j0 = 0
+    while j0 < n_units:
+        nj = min(<Py_ssize_t>_UNITS, n_units - j0)
+        for j in range(nj):
+            m[j] = <floating>mean[j0 + j]
+            s[j] = <floating>invstd[j0 + j]
+        gm = gamma + j0
+        for r in range(n_rows):
+            z = Z + r * n_units + j0
+            x = X_hat + r * n_units + j0
+            for j in range(nj):
+                x[j] = (z[j] - m[j]) * s[j]
+                z[j] = gm[j] * x[j]
+        j0 += _UNITS
 
 
 cdef void part_delta_sums(const floating* G, const floating* X_hat,  # IN (n_rows, n_units)
@@ -161,13 +180,22 @@ cdef void finish_delta(floating* G,           # IN dLoss/dY, OUT dLoss/dZ
                        const double* invstd, const double* sum_g, const double* sum_gx,
                        Py_ssize_t n_batch) noexcept nogil:
     """G = gamma invstd (G - sum_g / n - X^ sum_gx / n), n the minibatch's rows"""
-    cdef Py_ssize_t r, j
+    cdef Py_ssize_t r, j, j0, nj
+    cdef floating scale[_UNITS]
+    cdef floating mean_g[_UNITS]
+    cdef floating mean_gx[_UNITS]
     cdef floating* g
     cdef const floating* x
-    cdef double scale
-    for r in range(n_rows):
-        g = G + r * n_units
-        x = X_hat + r * n_units
-        for j in range(n_units):
-            g[j] = <floating>(gamma[j] * invstd[j]
-                              * (g[j] - sum_g[j] / n_batch - x[j] * sum_gx[j] / n_batch))
+    j0 = 0
+    while j0 < n_units:
+        nj = min(<Py_ssize_t>_UNITS, n_units - j0)
+        for j in range(nj):
+            scale[j] = <floating>(gamma[j0 + j] * invstd[j0 + j])
+            mean_g[j] = <floating>(sum_g[j0 + j] / n_batch)
+            mean_gx[j] = <floating>(sum_gx[j0 + j] / n_batch)
+        for r in range(n_rows):
+            g = G + r * n_units + j0
+            x = X_hat + r * n_units + j0
+            for j in range(nj):
+                g[j] = scale[j] * (g[j] - mean_g[j] - x[j] * mean_gx[j])
+        j0 += _UNITS
