@@ -71,7 +71,10 @@ cdef double part_loss_gradient(
                            n_features * sizeof(floating))
         if X != NULL:
             # without gathering, a minibatch is a contiguous block of X
-            inp.x = <void*>(xbuf if data.gather else X + rows[0] * n_features)
+            if data.gather:
+                inp.x = <void*>xbuf
+            else:
+                inp.x = <void*>(X + rows[0] * n_features)
         else:
             inp.rows = rows
         y = ybuf
