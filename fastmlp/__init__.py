@@ -1,8 +1,9 @@
 """fastmlp: scikit-learn's multilayer perceptrons with a Cython engine."""
 from ._classifier import MLPClassifier
 from ._regressor import MLPRegressor
-# ONNX export; onnx is imported when it runs
+# ONNX export; onnx and skl2onnx are imported when these run
 from ._onnx import to_onnx
+from ._onnx_skl2onnx import register_skl2onnx
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "to_onnx", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "register_skl2onnx", "to_onnx", "__version__"]

@@ -1,9 +1,9 @@
-"""ONNX export (issue 14): `fastmlp.to_onnx`.
+"""ONNX export (issue 14): `fastmlp.to_onnx` and the skl2onnx registration.
 
 Every variant runs in onnxruntime and is compared with predict, predict_proba
 or decision_function: each activation graph against the engine's kernel,
 then fitted networks of every activation, loss and output type, batch norm
-and dropout, in float32 and float64, and the refusals.
+and dropout, in float32 and float64, then pipelines through skl2onnx.
 
 Tolerances: rtol 1e-5 (float32) and 1e-12 (float64), with an atol of rtol
 times the largest |value| compared. The atol is for outputs near 0: such an
@@ -21,6 +21,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, to_onnx
@@ -337,3 +339,76 @@ def test_a_missing_onnx_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"fastmlp\[onnx\]"):
         to_onnx(model)
+
+
+# -- skl2onnx -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def skl2onnx():
+    module = pytest.importorskip("skl2onnx")
+    fastmlp.register_skl2onnx()
+    return module
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "hinge"])
+def test_a_pipeline_converts_with_skl2onnx(skl2onnx, loss):
+    X = _X(np.float64)
+    y = _classification_targets("strings", X)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(
+        (6, 4), activation="gelu", loss=loss, batch_norm=True, batch_size=10,
+        max_iter=15, random_state=0)).fit(X, y)
+    out = _run(skl2onnx.to_onnx(pipe, X[:1], options={"zipmap": False}), X)
+    assert_array_equal(out["label"], pipe.predict(X))
+    expected = (pipe.predict_proba(X) if loss == "log_loss" else pipe.decision_function(X))
+    assert_close(out["probabilities"], expected)
+
+
+def test_a_float32_pipeline_with_zipmap(skl2onnx):
+    X = _X(np.float64)
+    y = _classification_targets("binary", X)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0))
+    pipe.fit(X, y)
+    X32 = X.astype(np.float32)
+    out = _run(skl2onnx.to_onnx(pipe, X32[:1]), X32)
+    # skl2onnx's scaler computes in float32: labels agree, probabilities
+    # to float32's rounding
+    assert_array_equal(out["output_label"], pipe.predict(X))
+    proba = np.array([[row[c] for c in pipe.classes_] for row in out["output_probability"]])
+    assert_allclose(proba, pipe.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_a_regression_pipeline_keeps_its_outputs(skl2onnx, n_outputs):
+    X = _X(np.float64)
+    Y = np.exp(0.3 * X[:, :n_outputs])
+    pipe = make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(5,), loss="poisson", max_iter=20,
+                                                        random_state=0))
+    pipe.fit(X, Y.ravel() if n_outputs == 1 else Y)
+    got = _run(skl2onnx.to_onnx(pipe, X[:1]), X)["variable"]
+    assert got.shape == (len(X), n_outputs)
+    assert_close(got, pipe.predict(X).reshape(len(X), n_outputs))
+
+
+def test_two_labels_stay_multilabel_in_skl2onnx(skl2onnx):
+    X = _X(np.float32)
+    Y = _classification_targets("two-labels", X)
+    model = _fit(MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0), X, Y)
+    out = _run(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False}), X)
+    assert_array_equal(out["label"], model.predict(X))
+    assert_close(out["probabilities"], model.predict_proba(X))
+
+
+def test_skl2onnx_class_indices(skl2onnx):
+    X = _X(np.float32)
+    model = _fit(MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0), X,
+                 _classification_targets("strings", X))
+    out = _run(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False, "nocl": True}), X)
+    assert_array_equal(model.classes_[out["label"]], model.predict(X))
+
+
+def test_skl2onnx_refuses_an_unfitted_model(skl2onnx):
+    X = _X(np.float32)
+    pipe = make_pipeline(StandardScaler().fit(X), MLPRegressor())
+    with pytest.raises(NotFittedError, match="Call fit before exporting"):
+        skl2onnx.to_onnx(pipe, X[:1])
