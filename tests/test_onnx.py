@@ -187,6 +187,19 @@ def test_an_activation_and_its_parameters_per_layer(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden_layer_sizes", [(), (1,), (3, 1, 4)])
+def test_no_hidden_layer_and_one_unit_layers(dtype, hidden_layer_sizes):
+    # one-unit layers take the engine's narrow products (_engine/_narrow.pyx)
+    X = _X(dtype)
+    model = _fit(MLPClassifier(hidden_layer_sizes=hidden_layer_sizes, activation="silu",
+                               max_iter=30, random_state=0), X,
+                 _classification_targets("multiclass", X))
+    out = _run(to_onnx(model), X)
+    assert_array_equal(out["label"], model.predict(X))
+    assert_close(out["probabilities"], model.predict_proba(X))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("loss", list(REGRESSOR_LOSSES))
 @pytest.mark.parametrize("n_outputs", [1, 3])
 def test_every_regression_loss(dtype, loss, n_outputs):
@@ -348,6 +361,7 @@ def test_a_missing_onnx_says_how_to_install_it(monkeypatch):
 def skl2onnx():
     module = pytest.importorskip("skl2onnx")
     fastmlp.register_skl2onnx()
+    fastmlp.register_skl2onnx()   # again: nothing changes
     return module
 
 
@@ -412,3 +426,10 @@ def test_skl2onnx_refuses_an_unfitted_model(skl2onnx):
     pipe = make_pipeline(StandardScaler().fit(X), MLPRegressor())
     with pytest.raises(NotFittedError, match="Call fit before exporting"):
         skl2onnx.to_onnx(pipe, X[:1])
+
+
+def test_skl2onnx_refuses_an_opset_before_13(skl2onnx):
+    X = _X(np.float32)
+    model = _fit(MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0), X, X[:, 0])
+    with pytest.raises(RuntimeError, match="opset 13 or later"):
+        skl2onnx.to_onnx(model, X[:1], target_opset=12)
