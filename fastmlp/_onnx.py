@@ -142,19 +142,17 @@ def network_output(g, spec, coefs, intercepts, X):
     return A
 
 
-def _cast(g, name, dtype, output=None):
-    """name as dtype: a Cast node, or an Identity where nothing changes and
-    the value must carry the name `output`."""
+def _output(g, name, dtype, output):
+    """The graph output `output`: the value `name` cast to dtype (an Identity
+    where the type stays)."""
     from onnx.helper import np_dtype_to_tensor_dtype
 
-    if output is None:
-        return name
     if dtype == g.dtype:
         return g.op("Identity", name, output=output)
     return g.op("Cast", name, output=output, to=np_dtype_to_tensor_dtype(np.dtype(dtype)))
 
 
-def add_prediction(g, model, X, io_dtype, outputs, class_indices=False):
+def add_prediction(g, model, X, X_dtype, io_dtype, outputs, class_indices=False):
     """Nodes that compute `model`'s predictions from the input X.
 
     Parameters
@@ -163,10 +161,11 @@ def add_prediction(g, model, X, io_dtype, outputs, class_indices=False):
         In the model's dtype.
     model : fitted fastmlp estimator
     X : str
-        The input, of io_dtype (cast to the model's dtype first, as predict
-        casts X).
+        The input, cast to the model's dtype first, as predict casts X.
+    X_dtype : numpy dtype
+        X's element type.
     io_dtype : numpy dtype
-        The type of X and of the float outputs.
+        The type of the float outputs.
     outputs : list of str
         The names to give the outputs: [variable] for a regressor, [label,
         probabilities] for a classifier.
@@ -177,11 +176,11 @@ def add_prediction(g, model, X, io_dtype, outputs, class_indices=False):
     from onnx.helper import np_dtype_to_tensor_dtype
 
     spec, coefs, intercepts = exported_network(model)
-    if io_dtype != g.dtype:
+    if X_dtype != g.dtype:
         X = g.op("Cast", X, to=np_dtype_to_tensor_dtype(g.dtype))
     output = network_output(g, spec, coefs, intercepts, X)
     if spec.target_type == "continuous":
-        _cast(g, output, io_dtype, outputs[0])
+        _output(g, output, io_dtype, outputs[0])
         return
     label, probabilities = outputs
     if spec.target_type == "multiclass":
@@ -203,7 +202,7 @@ def add_prediction(g, model, X, io_dtype, outputs, class_indices=False):
     else:
         labels = class_labels(model.classes_)
         g.op("Gather", g.constant(labels, labels.dtype), index, axis=0, output=label)
-    _cast(g, scores, io_dtype, probabilities)
+    _output(g, scores, io_dtype, probabilities)
 
 
 def label_type(model):
@@ -319,7 +318,7 @@ def to_onnx(model, *, dtype=None, target_opset=None):
         label_shape = [None] if label_columns is None else [None, label_columns]
         outputs = [helper.make_tensor_value_info("label", label_elem, label_shape),
                    helper.make_tensor_value_info("probabilities", io_type, [None, widths])]
-    add_prediction(g, model, "X", io_dtype, names)
+    add_prediction(g, model, "X", io_dtype, io_dtype, names)
 
     graph = helper.make_graph(nodes, type(model).__name__, inputs, outputs, initializers)
     opset_ids = [helper.make_opsetid("", opset)]

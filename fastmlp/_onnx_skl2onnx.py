@@ -4,10 +4,12 @@
 The converter writes the graph `fastmlp._onnx.to_onnx` writes (the same
 function builds both), into skl2onnx's container. A classifier goes through
 skl2onnx's own classifier parser (registered by declaring the zipmap
-option), so its options work as for scikit-learn's classifiers: ``zipmap`` (True, False or "columns"), ``nocl`` (labels as
-class indices) and ``output_class_labels``. The float outputs take the
-input's type, as skl2onnx's converters do (ONNX's ZipMap reads float32);
-the network computes in the model's dtype whatever that is.
+option), so its options work as for scikit-learn's classifiers: ``zipmap``
+(True, False or "columns"), ``nocl`` (labels as class indices) and
+``output_class_labels``. The float outputs are float64 for a float64 input,
+else float32, as skl2onnx's converters give (ONNX's ZipMap reads float32);
+the network computes in the model's dtype whatever the input's type, as
+predict does.
 
 skl2onnx's own MLP converter is not used: it flattens multi-output
 regression to one column (sklearn-onnx #474), knows neither poisson's exp
@@ -27,16 +29,18 @@ CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [False, True],
                       "output_class_labels": [False, True]}
 
 
-def _io_dtype(variable, model_dtype):
-    """The float type of the outputs: the input's when it is float32 or
-    float64, else the model's."""
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+def _input_dtype(variable):
+    """The element type of an operator's input, as a numpy dtype."""
+    from onnx.helper import tensor_dtype_to_np_dtype
+    from skl2onnx.common.data_types import guess_proto_type
 
-    if isinstance(variable.type, DoubleTensorType):
-        return np.dtype(np.float64)
-    if isinstance(variable.type, FloatTensorType):
-        return np.dtype(np.float32)
-    return np.dtype(model_dtype)
+    return np.dtype(tensor_dtype_to_np_dtype(guess_proto_type(variable.type)))
+
+
+def _io_dtype(variable):
+    """The float type of the outputs: skl2onnx's guess_tensor_type, float64
+    for a float64 input and float32 for any other."""
+    return np.dtype(np.float64 if _input_dtype(variable) == np.float64 else np.float32)
 
 
 def _tensor_type(dtype):
@@ -53,7 +57,7 @@ def calculate_output_shapes(operator):
     check_exportable(model)
     spec, _, _ = exported_network(model)
     n_rows = operator.inputs[0].get_first_dimension()
-    floats = _tensor_type(_io_dtype(operator.inputs[0], spec.dtype))
+    floats = _tensor_type(_io_dtype(operator.inputs[0]))
     label_columns, widths = output_widths(model)
     if spec.target_type == "continuous":
         operator.outputs[0].type = floats([n_rows, widths])
@@ -97,9 +101,8 @@ def convert(scope, operator, container):
     nocl = False
     if spec.target_type != "continuous":
         nocl = container.get_options(model, dict(nocl=False))["nocl"]
-    add_prediction(g, model, operator.inputs[0].full_name,
-                   _io_dtype(operator.inputs[0], spec.dtype),
-                   [output.full_name for output in operator.outputs], class_indices=nocl)
+    add_prediction(g, model, operator.inputs[0].full_name, _input_dtype(operator.inputs[0]),
+                   _io_dtype(operator.inputs[0]), [output.full_name for output in operator.outputs], class_indices=nocl)
 
 
 def register_skl2onnx():
@@ -112,8 +115,9 @@ def register_skl2onnx():
 
     A classifier takes skl2onnx's classifier options: ``zipmap`` (True,
     False or "columns"), ``nocl`` and ``output_class_labels``. The float
-    outputs have the input's type (ONNX's ZipMap reads float32); the
-    network computes in the model's dtype, as predict does.
+    outputs are float64 for a float64 input, else float32, as skl2onnx's
+    converters give (ONNX's ZipMap reads float32); the network computes in
+    the model's dtype, as predict does.
 
     Examples
     --------

@@ -413,6 +413,20 @@ def test_two_labels_stay_multilabel_in_skl2onnx(skl2onnx):
     assert_close(out["probabilities"], model.predict_proba(X))
 
 
+def test_skl2onnx_integer_input(skl2onnx):
+    from skl2onnx.common.data_types import Int64TensorType
+
+    X = np.random.default_rng(0).integers(-3, 4, size=(40, 4))
+    model = _fit(MLPRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0), X,
+                 np.sin(X[:, 0]))
+    exported = skl2onnx.to_onnx(model, initial_types=[("X", Int64TensorType([None, 4]))])
+    got = _run(exported, X)["variable"]
+    # skl2onnx's rule: float32 outputs for a non-float input; the network
+    # computes in float64, as predict does
+    assert got.dtype == np.float32
+    assert_close(got.ravel(), model.predict(X).astype(np.float32))
+
+
 def test_skl2onnx_class_indices(skl2onnx):
     X = _X(np.float32)
     model = _fit(MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0), X,
