@@ -90,8 +90,6 @@ def class_labels(classes):
     values = classes.tolist()
     if all(isinstance(v, str) for v in values):
         return np.array(values, dtype=object)
-    if all(isinstance(v, (Integral, np.integer)) and not isinstance(v, bool) for v in values):
-        return np.array(values, dtype=np.int64)
     raise ValueError(
         f"ONNX class labels are integers or strings, but classes_ holds "
         f"{sorted({type(v).__name__ for v in values})}. Fit with integer or string labels.")
