@@ -101,8 +101,9 @@ def convert(scope, operator, container):
     nocl = False
     if spec.target_type != "continuous":
         nocl = container.get_options(model, dict(nocl=False))["nocl"]
-    add_prediction(g, model, operator.inputs[0].full_name, _input_dtype(operator.inputs[0]),
-                   _io_dtype(operator.inputs[0]), [output.full_name for output in operator.outputs], class_indices=nocl)
+    X = operator.inputs[0]
+    add_prediction(g, model, X.full_name, _input_dtype(X), _io_dtype(X),
+                   [output.full_name for output in operator.outputs], class_indices=nocl)
 
 
 def register_skl2onnx():
