@@ -4,6 +4,8 @@ from ._regressor import MLPRegressor
 # ONNX export; onnx and skl2onnx are imported when these run
 from ._onnx import to_onnx
 from ._onnx_skl2onnx import register_skl2onnx
+from ._files import ModelFileError, load
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "register_skl2onnx", "to_onnx", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "ModelFileError", "load", "register_skl2onnx",
+           "to_onnx", "__version__"]

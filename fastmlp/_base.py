@@ -543,6 +543,54 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             self._inference_network = cached
         return cached, fold(spec, params, self._bn_state, inference_spec)
 
+    def save(self, path) -> None:
+        """Save the fitted model to a file that `fastmlp.load` reads.
+
+        The file holds typed arrays and a JSON header of plain values (the
+        safetensors layout; see README "Saving models"): loading it never
+        imports or calls anything named in it, and refuses a corrupt,
+        truncated, tampered or newer-format file with a clear error. The
+        loaded model predicts bit for bit as this one, and partial_fit or a
+        warm start go on training it as they would this one (optimizer
+        state, schedule, random stream, batch norm statistics and training
+        records are saved; callbacks are not).
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+            Where to write. An existing file is replaced whole, once the
+            new one is written.
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        TypeError
+            When a parameter or classes_ holds a value a model file cannot
+            hold (it holds numbers, text, booleans, None, lists, tuples and
+            dicts of them, and RandomState streams; classes may be str,
+            int, float or bool).
+
+        See Also
+        --------
+        fastmlp.load : Load a saved model.
+
+        Examples
+        --------
+        >>> import numpy as np, os, tempfile
+        >>> import fastmlp
+        >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 4.0])
+        >>> reg = fastmlp.MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs",
+        ...                            random_state=0).fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> reg.save(path)
+        >>> bool((fastmlp.load(path).predict(X) == reg.predict(X)).all())
+        True
+        """
+        from ._files import save
+
+        save(self, path)
+
     def __getstate__(self):
         # The views are pickled as arrays of their own; the buffer and the
         # engine's network are rebuilt from them on first use. On Python

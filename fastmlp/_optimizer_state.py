@@ -88,6 +88,47 @@ class OptimizerState:
                             threshold=estimator.plateau_threshold,
                             best=None, n_bad=0)
 
+    # -- model files (fastmlp/_files.py) -----------------------------------------
+
+    def record(self):
+        """The state as plain values (numbers, text, dicts of them) and its
+        two arrays, for a model file: everything a partial_fit reads.
+
+        Returns
+        -------
+        values : dict
+        arrays : dict of str to ndarray
+            ``moment_1`` and ``moment_2``.
+        """
+        clock = {key: value for key, value in self.clock.items() if key != "decay"}
+        values = dict(solver=self.solver, hyper=dict(self.hyper), t=int(self.t),
+                      mu_product=float(self.mu_product), lr_schedule=self.lr_schedule,
+                      learning_rate_init=self.learning_rate_init,
+                      learning_rate=float(self.learning_rate), power_t=self.power_t,
+                      unit=self.unit, clock=clock, epoch=int(self.epoch),
+                      plateau=dict(self.plateau))
+        return values, {"moment_1": self.moment_1, "moment_2": self.moment_2}
+
+    @classmethod
+    def from_record(cls, values, moment_1, moment_2):
+        """The state `record` gave, from values its caller checked (the
+        solver and schedule are registry names; the engine codes follow
+        from them, never from the file)."""
+        state = cls.__new__(cls)
+        info = OPTIMIZERS[values["solver"]]
+        schedule = SCHEDULES[values["lr_schedule"]]
+        state.solver, state.rule = info.name, info.code
+        state.hyper = dict(values["hyper"])
+        state.moment_1, state.moment_2 = moment_1, moment_2
+        state.t, state.mu_product = values["t"], values["mu_product"]
+        state.lr_schedule = schedule.name
+        for name in ("learning_rate_init", "learning_rate", "power_t", "unit", "epoch"):
+            setattr(state, name, values[name])
+        decay = Decay.CONSTANT if schedule.decay is None else schedule.decay
+        state.clock = dict(decay=decay, **values["clock"])
+        state.plateau = dict(values["plateau"])
+        return state
+
     def step_settings(self, alpha):
         """This epoch's settings for the engine's steps, L2 penalty alpha:
         the schedule in steps, or its rate for this epoch."""
