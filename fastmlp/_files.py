@@ -53,7 +53,7 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
-from ._consistency import describe
+from ._consistency import check_training_state, describe
 from ._layer_options import pack_batch_norm
 from ._optimizer_state import OptimizerState
 from ._parameters import pack_parameters
@@ -78,6 +78,8 @@ _TARGET_KINDS = ("binary", "multiclass", "multilabel-indicator")
 _SCALARS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
             "best_validation_loss_", "_no_improvement_count")
 _CURVES = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+_INCONSISTENT = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError,
+                 RecursionError)
 # the random_state parameter is the training stream itself
 _SHARED = object()
 _BN_KEYS = ("gamma", "beta", "running_mean", "running_var")
@@ -347,15 +349,15 @@ def from_bytes(data):
         metadata, arrays = read_container(data)
     except ContainerError as exc:
         _fail(str(exc))
-    header = _header(metadata)
-    cls = _estimators()[header["estimator"]]
     try:
-        return _build(cls, header, arrays)
+        header = _header(metadata)
+        return _build(_estimators()[header["estimator"]], header, arrays)
     except ModelFileError:
         raise
-    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
-        # the estimator's own checks refused what the file holds
-        _fail(f"the model it holds is inconsistent ({exc})")
+    except _INCONSISTENT as exc:
+        # the estimator's own checks (or, as a last resort, a value of the
+        # wrong type that the checks above missed) refused what it holds
+        _fail(f"the model it describes is inconsistent ({exc})")
 
 
 def _header(metadata):
@@ -387,7 +389,7 @@ def _header(metadata):
     _need(expected <= keys <= expected | optional,
           f"its header has the sections {sorted(keys)}, not {sorted(expected)} (with "
           f"{' and '.join(sorted(optional))} where they apply)")
-    _need(header["estimator"] in _estimators(),
+    _need(isinstance(header["estimator"], str) and header["estimator"] in _estimators(),
           f"it names the estimator {describe(header['estimator'])}, not one of fastmlp's "
           f"{', '.join(_estimators())}")
     _need(("labels" in header) == (header["estimator"] == "MLPClassifier"),
@@ -418,8 +420,8 @@ def _is_finite(value):
 
 def _fields(record, names, where):
     _need(isinstance(record, dict) and set(record) == set(names),
-          f"{where} has the fields {sorted(record) if isinstance(record, dict) else record!r}"
-          f", not {sorted(names)}")
+          f"{where} has the fields {sorted(map(str, record))}, not {sorted(names)}"
+          if isinstance(record, dict) else f"{where} is {describe(record)}, not a record")
     return record
 
 
@@ -456,13 +458,6 @@ def _decode(value, where, depth=0):
 
 
 def _build(cls, header, arrays):
-    params = _load_params(cls, header["params"], arrays)
-    shared = params.get("random_state") is _SHARED
-    if shared:
-        params["random_state"] = None  # the training stream, once it is loaded
-    estimator = cls()
-    estimator.set_params(**params)
-    estimator._validate_params()
     spec = _load_network(header["network"], cls)
     expected = _expected_arrays(spec, header)
     _need(set(arrays) == set(expected),
@@ -475,7 +470,16 @@ def _build(cls, header, arrays):
         _need((shape is None or array.shape == shape) and (dtype is None or array.dtype == dtype),
               f"array {name!r} is {array.dtype} of shape {array.shape}, but the network "
               f"needs {dtype or 'a numeric array'} of shape {shape}")
-    state = estimator.__dict__
+    params = _load_params(cls, header["params"], arrays)
+    shared = params.get("random_state") is _SHARED
+    if shared:
+        params["random_state"] = None  # the training stream, once it is loaded
+    estimator = cls()
+    estimator.set_params(**params)
+    try:
+        estimator._validate_params()
+    except ValueError as exc:  # scikit-learn's InvalidParameterError
+        _fail(f"its parameters are not valid: {exc}")
     if "labels" in header:
         _load_labels(estimator, header["labels"], arrays, spec)
     _load_parameters(estimator, spec, arrays)
@@ -484,11 +488,11 @@ def _build(cls, header, arrays):
         _load_optimizer(estimator, header["optimizer"], arrays, spec)
     _load_random(estimator, header["random"], arrays, shared)
     # the estimator's own checks: every attribute agrees with the network
-    estimator._engine()
-    if "_optimizer" in state or "loss_curve_" in state:
-        from ._consistency import check_training_state
-
+    try:
+        estimator._engine()
         check_training_state(estimator)
+    except (ValueError, TypeError, AttributeError) as exc:
+        _fail(f"the model it describes is inconsistent: {exc}")
     return estimator
 
 
@@ -703,6 +707,7 @@ def _load_parameters(estimator, spec, arrays):
 
 
 def _load_attributes(estimator, record, arrays, spec):
+    _need(isinstance(record, dict), "its attributes are not a JSON object")
     _need(set(record) <= set(_SCALARS) | {"curves", "feature_names_in_"},
           f"its attributes include {_names(set(record) - set(_SCALARS) - {'curves', 'feature_names_in_'})}"
           ", which fastmlp does not write")
@@ -738,7 +743,8 @@ def _load_optimizer(estimator, record, arrays, spec):
     _need(all(_is_finite(v) and v >= 0 for k, v in hyper.items() if k != "nesterov")
           and isinstance(hyper["nesterov"], bool),
           "its optimizer settings are not non-negative numbers")
-    _need(values["lr_schedule"] in SCHEDULES and values["unit"] in ("epoch", "step"),
+    _need(isinstance(values["lr_schedule"], str) and values["lr_schedule"] in SCHEDULES
+          and values["unit"] in ("epoch", "step"),
           f"its learning-rate schedule {describe(values['lr_schedule'])} is not one of "
           f"{', '.join(SCHEDULES)}")
     _need(_is_count(values["t"]) and _is_count(values["epoch"]),
@@ -778,7 +784,7 @@ def _random_stream(record, key, name):
     stream = np.random.RandomState()
     try:
         stream.set_state(("MT19937", key, record["pos"], record["has_gauss"], float(gauss)))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, IndexError) as exc:
         _fail(f"its {name} stream is not a valid MT19937 state ({exc})")
     return stream
 
