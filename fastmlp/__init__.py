@@ -5,7 +5,8 @@ from ._regressor import MLPRegressor
 from ._onnx import to_onnx
 from ._onnx_skl2onnx import register_skl2onnx
 from ._files import ModelFileError, load
+from ._sklearn_interop import from_sklearn
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "ModelFileError", "load", "register_skl2onnx",
-           "to_onnx", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "ModelFileError", "from_sklearn", "load",
+           "register_skl2onnx", "to_onnx", "__version__"]

@@ -591,6 +591,56 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         save(self, path)
 
+    def to_sklearn(self):
+        """The scikit-learn estimator of this fitted model.
+
+        scikit-learn's ``MLPClassifier`` or ``MLPRegressor`` with the same
+        parameters and fitted network (coefs_, intercepts_, classes_ and
+        the label encoder, n_features_in_, feature_names_in_), the training
+        records a warm start goes on from (n_iter_, t_, loss_curve_,
+        best_loss_, validation_scores_, the no-improvement count) and the
+        optimizer state partial_fit goes on from (sgd's velocities and
+        learning rate, adam's moments and step count). Its predictions
+        equal this model's up to the order in which BLAS sums (about 1e-16
+        relative in float64). Training it further follows scikit-learn's
+        rules, including the scikit-learn bugs fastmlp fixes (README).
+
+        Returns
+        -------
+        sklearn.neural_network.MLPClassifier or MLPRegressor
+
+        Raises
+        ------
+        ValueError
+            Naming the option, when scikit-learn cannot represent the model:
+            an activation, loss, solver or schedule scikit-learn lacks, one
+            activation per layer, batch_norm, dropout, class_weight, a
+            weight_init other than 'sklearn', max_grad_norm, warmup_iters,
+            or early_stopping_metric='loss'.
+        NotFittedError
+            When the model is not fitted.
+
+        See Also
+        --------
+        fastmlp.from_sklearn : The other way.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp import MLPRegressor
+        >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 4.0])
+        >>> ours = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs",
+        ...                     random_state=0).fit(X, y)
+        >>> theirs = ours.to_sklearn()
+        >>> type(theirs).__module__
+        'sklearn.neural_network._multilayer_perceptron'
+        >>> bool(np.allclose(theirs.predict(X), ours.predict(X), rtol=1e-12))
+        True
+        """
+        from ._sklearn_interop import to_sklearn
+
+        return to_sklearn(self)
+
     def __getstate__(self):
         # The views are pickled as arrays of their own; the buffer and the
         # engine's network are rebuilt from them on first use. On Python
