@@ -13,10 +13,12 @@ import functools
 import inspect
 import math
 import operator
+import os
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import replace
 from numbers import Integral, Real
+from typing import BinaryIO
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -543,13 +545,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             self._inference_network = cached
         return cached, fold(spec, params, self._bn_state, inference_spec)
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike | BinaryIO) -> None:
         """Save the fitted model to a file that `fastmlp.load` reads.
 
         The file holds typed arrays and a JSON header of plain values (the
-        safetensors layout; see README "Saving models"): loading it never
-        imports or calls anything named in it, and refuses a corrupt,
-        truncated, tampered or newer-format file with a clear error. The
+        safetensors layout; see the README's "Saving models and
+        scikit-learn interop"): loading it never imports or calls anything
+        named in it, and refuses a corrupt, truncated, tampered or
+        newer-format file with a clear error. The
         loaded model predicts bit for bit as this one, and partial_fit or a
         warm start go on training it as they would this one (optimizer
         state, schedule, random stream, batch norm statistics and training
@@ -591,7 +594,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         save(self, path)
 
-    def to_sklearn(self):
+    def to_sklearn(self) -> BaseEstimator:
         """The scikit-learn estimator of this fitted model.
 
         scikit-learn's ``MLPClassifier`` or ``MLPRegressor`` with the same

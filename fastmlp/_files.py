@@ -43,16 +43,17 @@ no-improvement counters. Not carried: callbacks (set_callbacks), and
 early stopping's best weights, which a fit with early stopping has
 already restored into the model and the next fit starts anew.
 """
-import io
 import json
 import math
 import os
 import tempfile
+from typing import BinaryIO
 
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import BaseMultilayerPerceptron
 from ._consistency import check_training_state, describe
 from ._layer_options import pack_batch_norm
 from ._optimizer_state import OptimizerState
@@ -64,7 +65,7 @@ from ._registry import (
     OUT_ACTIVATIONS,
     SCHEDULES,
 )
-from ._safetensors import ContainerError, read_container, write_container
+from ._safetensors import MAX_HEADER_BYTES, ContainerError, read_container, write_container
 from ._spec import HiddenLayer, NetworkSpec
 
 FORMAT = "fastmlp.model"
@@ -109,7 +110,7 @@ def _fail(problem):
 # -- saving ------------------------------------------------------------------
 
 
-def save(estimator, path):
+def save(estimator: BaseMultilayerPerceptron, path: str | os.PathLike | BinaryIO) -> None:
     """Write a fitted estimator to `path` (see `BaseMultilayerPerceptron.save`)."""
     data = to_bytes(estimator)
     if hasattr(path, "write"):
@@ -132,7 +133,7 @@ def save(estimator, path):
         raise
 
 
-def to_bytes(estimator):
+def to_bytes(estimator: BaseMultilayerPerceptron) -> bytes:
     """The model file's bytes for a fitted estimator."""
     from . import __version__
 
@@ -173,6 +174,12 @@ def to_bytes(estimator):
             arrays[f"optimizer.{key}"] = value
     header["random"] = _random_record(estimator, arrays)
     text = json.dumps(header, separators=(",", ":"), allow_nan=False)
+    if len(text.encode("utf-8")) > MAX_HEADER_BYTES - 64:
+        # load would refuse it: say so now, not when the file is needed
+        raise ValueError(
+            f"The model's header (parameters, feature names, class labels) takes "
+            f"{len(text)} bytes, more than the {MAX_HEADER_BYTES} a model file allows. "
+            "Shorten the feature names or class labels, or use pickle.")
     return write_container(arrays, {"fastmlp": text})
 
 
@@ -294,7 +301,7 @@ def _random_record(estimator, arrays):
 # -- loading -----------------------------------------------------------------
 
 
-def load(file):
+def load(file: str | os.PathLike | BinaryIO) -> BaseMultilayerPerceptron:
     """Load a model saved by ``model.save``.
 
     Parameters
@@ -343,7 +350,7 @@ def load(file):
     return from_bytes(data)
 
 
-def from_bytes(data):
+def from_bytes(data: bytes) -> BaseMultilayerPerceptron:
     """The estimator a model file's bytes hold (see `load`)."""
     try:
         metadata, arrays = read_container(data)
@@ -366,7 +373,8 @@ def _header(metadata):
     if set(metadata) != {"fastmlp"}:
         _fail("it is not a fastmlp model file (its metadata has no 'fastmlp' entry)")
     try:
-        header = json.loads(metadata["fastmlp"], parse_constant=_no_constant)
+        header = json.loads(metadata["fastmlp"], parse_constant=_no_constant,
+                            object_pairs_hook=_no_duplicates)
     except RecursionError:
         _fail("its fastmlp header nests too deeply")
     except ValueError as exc:
@@ -382,6 +390,8 @@ def _header(metadata):
               f"{describe(header.get('fastmlp_version'))}), newer than version "
               f"{FORMAT_VERSION}, the newest this fastmlp ({__version__}) reads. Upgrade "
               "fastmlp to load it")
+    _need(isinstance(header.get("fastmlp_version"), str),
+          "its fastmlp_version is not text")
     expected = {"format", "format_version", "fastmlp_version", "estimator", "params",
                 "network", "attributes", "random"}
     optional = {"labels", "optimizer"}
@@ -399,6 +409,14 @@ def _header(metadata):
 
 def _no_constant(name):
     raise ValueError(f"{name} is not JSON")
+
+
+def _no_duplicates(pairs):
+    # a key given twice would read differently in different JSON readers
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("a key is repeated")
+    return result
 
 
 def _need(condition, problem):
@@ -497,7 +515,9 @@ def _build(cls, header, arrays):
 
 
 def _names(names):
-    return ", ".join(repr(n) for n in sorted(names)) or "none"
+    names = sorted(names)
+    text = ", ".join(describe(n).rsplit(" (", 1)[0] for n in names[:8])
+    return (text + (f" and {len(names) - 8} more" if len(names) > 8 else "")) or "none"
 
 
 def _load_params(cls, record, arrays):

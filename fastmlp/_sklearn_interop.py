@@ -37,6 +37,7 @@ from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOpti
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import BaseMultilayerPerceptron
 from ._consistency import describe
 from ._optimizer_state import OptimizerState
 from ._parameters import parameter_views
@@ -64,7 +65,7 @@ def _twins():
 # -- scikit-learn -> fastmlp ------------------------------------------------------
 
 
-def from_sklearn(model):
+def from_sklearn(model: sk.MLPClassifier | sk.MLPRegressor) -> BaseMultilayerPerceptron:
     """The fastmlp estimator of a fitted scikit-learn MLP.
 
     Parameters
@@ -179,7 +180,7 @@ def _flat(arrays):
 # -- fastmlp -> scikit-learn ------------------------------------------------------
 
 
-def to_sklearn(estimator):
+def to_sklearn(estimator: BaseMultilayerPerceptron) -> sk.MLPClassifier | sk.MLPRegressor:
     """scikit-learn's estimator of a fitted fastmlp model (see
     `BaseMultilayerPerceptron.to_sklearn`)."""
     check_is_fitted(estimator)

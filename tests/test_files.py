@@ -600,3 +600,18 @@ def test_container_refuses_malformed_headers():
     huge = (1 << 40).to_bytes(8, "little") + b"{}"
     with pytest.raises(ModelFileError, match="more than"):
         from_bytes(huge)
+
+
+def test_inner_header_refuses_repeated_keys():
+    text = json.dumps(HEADER)
+    repeated = text[:-1] + ', "estimator": "MLPRegressor"}'
+    with pytest.raises(ModelFileError, match="repeated"):
+        from_bytes(write_container(ARRAYS, {"fastmlp": repeated}))
+
+
+def test_save_refuses_a_header_load_would_refuse(monkeypatch):
+    import fastmlp._files as files
+
+    monkeypatch.setattr(files, "MAX_HEADER_BYTES", 2000)
+    with pytest.raises(ValueError, match="more than the 2000"):
+        FILE_MODEL.save(io.BytesIO())
