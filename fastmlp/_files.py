@@ -46,7 +46,7 @@ already restored into the model and the next fit starts anew.
 import json
 import math
 import os
-import tempfile
+import secrets
 from typing import BinaryIO
 
 import numpy as np
@@ -118,11 +118,10 @@ def save(estimator: BaseMultilayerPerceptron, path: str | os.PathLike | BinaryIO
         return
     path = os.fspath(path)
     # a new file replaces the old one whole: a failed write leaves no
-    # truncated model behind
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".fastmlp-", suffix=".tmp")
+    # truncated model behind (created by open, so the umask sets its mode)
+    tmp = f"{path}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
@@ -137,8 +136,7 @@ def to_bytes(estimator: BaseMultilayerPerceptron) -> bytes:
     """The model file's bytes for a fitted estimator."""
     from . import __version__
 
-    if type(estimator).__name__ not in _estimators() or \
-            type(estimator) is not _estimators()[type(estimator).__name__]:
+    if type(estimator) not in _estimators().values():
         raise TypeError(f"save takes a fastmlp MLPClassifier or MLPRegressor, got "
                         f"{describe(estimator)}.")
     check_is_fitted(estimator)
