@@ -311,9 +311,16 @@ def test_save_to_a_path_replaces_the_file(tmp_path):
     assert os.listdir(tmp_path) == ["model.safetensors"]
 
 
-def test_pickle_keeps_working():
+def test_pickle_and_joblib_keep_working(tmp_path):
+    joblib = pytest.importorskip("joblib")
     model = _classifier(batch_norm=True).fit(X, Y_CLASSES)
     assert_same_model(model, pickle.loads(pickle.dumps(model)), X)
+    joblib.dump(model, tmp_path / "model.joblib")
+    assert_same_model(model, joblib.load(tmp_path / "model.joblib"), X)
+    # and a loaded model pickles as any other
+    loaded = _round_trip(model)
+    joblib.dump(loaded, tmp_path / "loaded.joblib")
+    assert_same_model(model, joblib.load(tmp_path / "loaded.joblib"), X)
 
 
 def test_a_safetensors_reader_reads_the_arrays(tmp_path):
