@@ -65,8 +65,10 @@ class ValidationSet:
             network = inference()[0]
         self._network = network
         self._X = engine_input(self.X, dtype)
-        # the multiclass losses' class indices stay intp (exact in float32)
-        self._Y = (np.ascontiguousarray(self.Y) if self.Y.dtype == np.intp
+        # the multiclass losses' class indices stay intp (exact in float32);
+        # any other target is cast, as fit casts it (a regressor's integer y)
+        class_indices = self.Y.dtype == np.intp and network.spec.target_type == "multiclass"
+        self._Y = (np.ascontiguousarray(self.Y) if class_indices
                    else np.ascontiguousarray(self.Y, dtype=dtype))
         self._sw = (np.empty(0, dtype=dtype) if self.sample_weight is None
                     else np.ascontiguousarray(self.sample_weight, dtype=dtype))

@@ -93,6 +93,21 @@ def test_regression_validation_loss_is_half_the_mean_squared_error():
     assert est.validation_scores_ is None  # no early stopping: scored only then
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_regressor_early_stopping_on_integer_targets(dtype):
+    # the split's integer y reached the engine uncast, where an integer
+    # column means multiclass class indices: the fit failed in engine words
+    X, y = _digits(300)
+    fits = [MLPRegressor(hidden_layer_sizes=(8,), early_stopping=True, max_iter=4,
+                         random_state=0).fit(X.astype(dtype), target)
+            for target in (y, y.astype(dtype))]
+    assert y.dtype.kind == "i" and len(fits[0].validation_loss_curve_) == 4
+    assert_array_equal(fits[0].validation_loss_curve_, fits[1].validation_loss_curve_)
+    assert_array_equal(fits[0].validation_scores_, fits[1].validation_scores_)
+    for a, b in zip(fits[0].coefs_, fits[1].coefs_):
+        assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_validation_loss_compares_with_loss_curve(solver, weighted):
