@@ -235,6 +235,9 @@ class LossCurveDisplay:
         if self.score_ax_ is not None:
             more = self.score_ax_.get_legend_handles_labels()
             handles, labels = handles + more[0], labels + more[1]
+            # a twin is drawn over its axes, and would cover ax's legend
+            ax.set_zorder(self.score_ax_.get_zorder() + 1)
+            ax.patch.set_visible(False)
         ax.legend(handles, labels)
         self.ax_ = ax
         self.figure_ = ax.figure

@@ -5,9 +5,12 @@ written to PNG; the artists' data are compared with the estimator's curves
 and predictions, so a picture that shows something else fails.
 """
 import os
+import re
 import subprocess
 import sys
+import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -338,3 +341,19 @@ def test_bad_arguments_are_refused(make, X, y, kwargs, match):
         estimator = make()
     with pytest.raises(ValueError, match=match):
         DecisionRegionsDisplay.from_estimator(estimator, X, y, **kwargs)
+
+
+def test_the_readme_section_runs(tmp_path, monkeypatch, capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Pictures and examples"):readme.index("## Benchmarks")]
+    blocks = [textwrap.dedent(code) for code in
+              re.findall(r"```python\n(.*?)```", section, re.S)]
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    for code in blocks:
+        exec(code, namespace)
+    assert capsys.readouterr().out == "True\n"
+    assert (tmp_path / "moons.png").stat().st_size > 5000
+    assert namespace["curves"].best_marker_ is not None
+    assert namespace["regions"].scatter_.get_offsets().shape == (500, 2)
