@@ -363,7 +363,7 @@ class DecisionRegionsDisplay(DecisionBoundaryDisplay):
         The points' labels.
 
     classes : array-like of shape (n_classes,), default=None
-        The classifier's ``classes_``, to colour ``y``.
+        The classifier's ``classes_``, to colour ``y``; None: y's labels.
 
     positive_class : object, default=None
         For a response of one value per point (binary, or
@@ -430,7 +430,7 @@ class DecisionRegionsDisplay(DecisionBoundaryDisplay):
         positive class and its low end for the others."""
         X = np.asarray(self.X, dtype=float)
         y = np.asarray(self.y)
-        classes = np.asarray(self.classes)
+        classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
         index = np.searchsorted(classes, y) if _is_sorted(classes) else np.array(
             [np.flatnonzero(classes == label)[0] for label in y], dtype=np.intp)
         if self.n_classes > 2:

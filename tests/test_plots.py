@@ -152,6 +152,20 @@ def test_validation_of_a_fit_before_partial_fit_is_left_out_with_a_warning():
     assert_array_equal(display.line_.get_ydata(), clf.loss_curve_)
 
 
+def test_scikit_learns_mlp_draws_too():
+    from sklearn.neural_network import MLPClassifier as SklearnMLP
+
+    clf = SklearnMLP((8,), early_stopping=True, max_iter=30, random_state=0).fit(
+        X_MOONS, Y_MOONS)
+    display = LossCurveDisplay.from_estimator(clf)
+    assert_array_equal(display.line_.get_ydata(), clf.loss_curve_)
+    assert_array_equal(display.score_line_.get_ydata(), clf.validation_scores_)
+    assert display.validation_line_ is None  # scikit-learn records no validation loss
+    assert display.best_epoch == 1 + int(np.argmax(clf.validation_scores_))
+    regions = DecisionRegionsDisplay.from_estimator(clf, X_MOONS, Y_MOONS)
+    assert regions.scatter_ is not None
+
+
 def test_models_share_an_axes_with_their_names():
     fig, ax = plt.subplots()
     for rate in (0.1, 0.01):
@@ -299,6 +313,14 @@ def test_plotting_again_on_new_axes_draws_the_points_again():
     display.plot(ax=ax, plot_method="contour", scatter_kwargs={"s": 3})
     assert display.ax_ is ax and display.scatter_.axes is ax
     assert_array_equal(display.scatter_.get_offsets(), X_MOONS)
+
+
+def test_a_display_of_given_regions_colours_points_by_their_labels():
+    xx0, xx1, grid = _grid(X_BLOBS, 20)
+    display = DecisionRegionsDisplay(
+        xx0=xx0, xx1=xx1, n_classes=3, response=(grid[:, 0] > 0).reshape(xx0.shape) * 2,
+        X=X_BLOBS, y=Y_BLOBS).plot()
+    assert_allclose(display.scatter_.get_facecolors(), display.multiclass_colors_[Y_BLOBS])
 
 
 def test_dataframe_columns_name_the_axes():
