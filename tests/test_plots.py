@@ -54,8 +54,23 @@ def _early_stopped(metric="score", **params):
 
 # -- LossCurveDisplay -------------------------------------------------------
 
-def test_importing_fastmlp_does_not_import_matplotlib():
-    code = "import sys, fastmlp; assert 'matplotlib' not in sys.modules, 'imported'"
+def test_importing_fastmlp_imports_neither_matplotlib_nor_the_displays():
+    # the Displays need sklearn.inspection, which imports scikit-learn's
+    # ensembles and trees; they load at first use, matplotlib when drawing
+    code = """if True:
+        import sys, fastmlp
+        assert {"matplotlib", "sklearn.inspection", "fastmlp._plots"}.isdisjoint(sys.modules)
+        from fastmlp import LossCurveDisplay
+        assert "sklearn.inspection" in sys.modules and "matplotlib" not in sys.modules
+        assert fastmlp.DecisionRegionsDisplay.__module__ == "fastmlp._plots"
+        assert {"LossCurveDisplay", "DecisionRegionsDisplay"} <= set(dir(fastmlp))
+        try:
+            fastmlp.LossCurveDisplays
+        except AttributeError as exc:
+            assert "LossCurveDisplays" in str(exc)
+        else:
+            raise AssertionError("no AttributeError")
+        """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
