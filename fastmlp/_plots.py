@@ -5,11 +5,14 @@ to its constructor) and draws them with ``plot(ax=None, **kwargs)``, keeping
 the matplotlib artists it made (``line_``, ``surface_``, ...) with ``ax_``
 and ``figure_``, as ``sklearn.metrics.RocCurveDisplay`` does. matplotlib is
 imported only when something is drawn: it is the optional extra
-``fastmlp[plots]``, and importing fastmlp never needs it.
+``fastmlp[plots]``. This module itself is imported at the first use of a
+Display (fastmlp's ``__getattr__``), since scikit-learn's inspection module
+it builds on is slow to import.
 
-- ``LossCurveDisplay``: ``loss_curve_`` per epoch (lbfgs: per iteration),
-  the validation loss and score per epoch when the fit had validation data,
-  and the epoch early stopping restored.
+- ``LossCurveDisplay``: ``loss_curve_`` per epoch (lbfgs keeps none: its
+  loss per iteration, recorded by a callback), the validation loss and
+  score per epoch when the fit had validation data, and the epoch early
+  stopping restored.
 - ``DecisionRegionsDisplay``: scikit-learn's ``DecisionBoundaryDisplay`` for
   a classifier of two features, which also refuses multilabel models (whose
   outputs are not one class per point) and can draw the training points in
