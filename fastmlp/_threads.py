@@ -14,8 +14,19 @@ runtime's, which every library in the process shares (PyTorch's
 set_num_threads would set it for fastmlp too). It follows OMP_NUM_THREADS and
 threadpoolctl (`threadpool_limits(n)`, or with user_api="openmp"), through
 the controller registered below.
+
+Inside a Dask worker's task, a thread that set no limit of its own gets the
+worker's threads (`threads_per_worker`, `dask worker --nthreads`), not
+OMP_NUM_THREADS and BLAS's limits: Dask's nanny sets those to 1 in every
+worker it starts (`distributed.nanny.pre-spawn-environ`) so that tasks
+running side by side do not each start a pool of BLAS threads, which would
+also hold a sequence of partial_fit calls (dask-ml's Incremental) to one
+core of a worker given several. Tasks side by side that each run on all the
+worker's threads crowd the cores: the team then runs solo (_team.pyx), and
+what a fit computes does not change.
 """
 import os
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -88,7 +99,9 @@ class _FastmlpController(threadpoolctl.LibController):
     check_symbols = ("fastmlp_get_num_threads",)
 
     def get_num_threads(self):
-        return self.dynlib.fastmlp_get_num_threads()
+        # what fits use (a Dask worker's threads included), so that
+        # threadpool_limits restores that on leaving, not the default
+        return omp_threads()
 
     def set_num_threads(self, num_threads):
         self.dynlib.fastmlp_set_num_threads(num_threads)
@@ -115,10 +128,40 @@ def _blas_limit(controller):
     return min((lib.num_threads for lib in controller.lib_controllers), default=1)
 
 
+def _dask_worker_threads():
+    """The threads of the Dask worker whose task the calling thread runs,
+    None outside a task. A worker's process has imported distributed; a
+    process that has not runs no task (and pays no import here)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not in a task
+        return None
+    return worker.state.nthreads
+
+
+def _thread_limits():
+    """fastmlp's thread limit for the calling thread, and whether BLAS's
+    limit caps it: the thread's own (threadpoolctl), else a Dask worker's
+    threads (uncapped: the nanny's BLAS limit is not the user's), else the
+    default (OMP_NUM_THREADS); one in a forked child."""
+    if _forked:
+        return 1, True
+    own = _fastmlp_threads.own_limit()
+    if own > 0:
+        return own, True
+    worker_threads = _dask_worker_threads()
+    if worker_threads is not None:
+        return worker_threads, False
+    return _fastmlp_threads.get_limit(), True
+
+
 def omp_threads() -> int:
     """fastmlp's thread limit for the calling thread (OMP_NUM_THREADS,
-    threadpoolctl); one in a forked child."""
-    return 1 if _forked else _fastmlp_threads.get_limit()
+    threadpoolctl, a Dask worker's threads); one in a forked child."""
+    return _thread_limits()[0]
 
 
 def _blas_threads():
@@ -136,12 +179,13 @@ def row_parts(spec, batch_rows: int) -> int:
     run by a thread of its own: one per OpenMP thread of the calling thread
     (OMP_NUM_THREADS, threadpoolctl) and no more than BLAS may use (so a BLAS
     limited to one thread, to run fits in parallel threads, say, keeps a fit
-    to one), when the minibatch is big enough to pay for it. A fit's result
+    to one), or one per thread of the Dask worker running the task, when the
+    minibatch is big enough to pay for it. A fit's result
     depends on it (the order of the gradient sums)."""
     flops = 6 * batch_rows * spec.multiply_adds_per_row
     if flops < _MIN_SPLIT_FLOPS:
         return 1
-    return _within_blas_limit(min(omp_threads(), batch_rows // _MIN_PART_ROWS))
+    return _threads_for(batch_rows // _MIN_PART_ROWS)
 
 
 def chunk_threads(spec, n_samples: int, chunk_rows: int) -> int:
@@ -152,13 +196,18 @@ def chunk_threads(spec, n_samples: int, chunk_rows: int) -> int:
     flops = 2 * chunk_rows * spec.multiply_adds_per_row
     if flops < _MIN_SPLIT_FLOPS:
         return 1
-    return _within_blas_limit(min(omp_threads(), n_chunks))
+    return _threads_for(n_chunks)
 
 
-def _within_blas_limit(n_threads):
-    """n_threads, at most BLAS's limit: asked only when it matters, since the
-    first time threadpoolctl scans the loaded libraries (~14 ms)."""
-    return 1 if n_threads <= 1 else max(1, min(n_threads, _blas_threads()))
+def _threads_for(n_jobs):
+    """Threads for n_jobs jobs: at most fastmlp's limit and, where it caps
+    it, BLAS's, asked only when it matters, since the first time
+    threadpoolctl scans the loaded libraries (~14 ms)."""
+    limit, blas_caps = _thread_limits()
+    n_threads = min(limit, n_jobs)
+    if n_threads <= 1 or not blas_caps:
+        return max(1, n_threads)
+    return max(1, min(n_threads, _blas_threads()))
 
 
 @contextmanager
