@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit
 
@@ -155,6 +155,11 @@ def test_gradient_under_a_fixed_mask_matches_finite_differences(p):
     params = random_params(spec, p["rng"])
     kwargs = dict(n_parts=p["n_parts"], dropout_key=p["key"], step=p["step"])
     loss, grad = engine(spec, params.copy(), p["X"], p["Y"], alpha=0.1, **kwargs)
+    # the log-loss clips probabilities at eps (scikit-learn's rule), where it
+    # is flat while its gradient p - y is not: masks scaling by 2 per layer
+    # can push a row there (-log eps = 36 of loss, the data term being at
+    # most the mean loss times the rows)
+    assume(spec.loss != "log_loss" or loss * p["X"].shape[0] < 30)
     h = 1e-6
     numeric = np.empty_like(grad)
     for i in range(grad.shape[0]):
