@@ -34,6 +34,7 @@ import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
 from ._engine import _fastmlp_threads
+from ._engine._team import OPENMP
 
 # Minibatches with fewer floating-point operations (forward and backward)
 # than this run on one thread: opening a parallel region costs a microsecond
@@ -146,8 +147,9 @@ def _thread_limits():
     """fastmlp's thread limit for the calling thread, and whether BLAS's
     limit caps it: the thread's own (threadpoolctl), else a Dask worker's
     threads (uncapped: the nanny's BLAS limit is not the user's), else the
-    default (OMP_NUM_THREADS); one in a forked child."""
-    if _forked:
+    default (OMP_NUM_THREADS); one in a forked child, and in a build without
+    OpenMP."""
+    if _forked or not OPENMP:
         return 1, True
     own = _fastmlp_threads.own_limit()
     if own > 0:
@@ -160,7 +162,8 @@ def _thread_limits():
 
 def omp_threads() -> int:
     """fastmlp's thread limit for the calling thread (OMP_NUM_THREADS,
-    threadpoolctl, a Dask worker's threads); one in a forked child."""
+    threadpoolctl, a Dask worker's threads); one in a forked child, and in
+    a build without OpenMP."""
     return _thread_limits()[0]
 
 
