@@ -29,6 +29,7 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
+from typing import Any
 
 import threadpoolctl
 from threadpoolctl import ThreadpoolController
@@ -48,7 +49,7 @@ _MIN_PART_ROWS = 16
 _lock = threading.Lock()
 _blas = None          # threadpoolctl's controller of the loaded BLAS libraries
 _holders = 0          # fits inside single_threaded_blas now
-_original = None      # what to restore when the last of them leaves
+_original: Any = None  # what to restore when the last of them leaves
 _saved_threads = 1    # BLAS's thread limit before the first of them came in
 _forked = False       # this process was forked (multiprocessing's default on Linux)
 
