@@ -57,6 +57,7 @@ from ._consistency import (
     first_non_finite,
     non_finite_parameters,
 )
+from ._docs import DOC_LINK
 from ._engine_input import engine_input
 from ._layer_options import (
     batch_norm_views,
@@ -148,6 +149,21 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     Warning: This class should not be used directly.
     Use derived classes instead.
     """
+
+    # scikit-learn's HTML repr links an estimator of module _doc_link_module
+    # to _doc_link_template (formatted with _doc_link_url_param_generator's
+    # fields): fastmlp's README
+    _doc_link_module = "fastmlp"
+    _doc_link_template = DOC_LINK
+
+    # ... and each parameter and fitted attribute to that link plus
+    # "#:~:text=<name>", a text fragment, which needs the page's URL
+    # without the section's anchor
+    def _get_params_html(self, deep=True, doc_link=""):
+        return super()._get_params_html(deep, doc_link.split("#")[0])
+
+    def _get_fitted_attr_html(self, doc_link=""):
+        return super()._get_fitted_attr_html(doc_link.split("#")[0])
 
     @classmethod
     def _get_param_names(cls):
