@@ -1,7 +1,10 @@
 """Build the Cython engine.
 
 Directives are set once here for every module. FASTMLP_DEBUG=1 builds with
-bounds checking and without -O3, for the debug test run.
+bounds checking and without -O3, for the debug test run. FASTMLP_NO_OPENMP=1
+builds without OpenMP, as happens anyway where the compiler has none: fits
+and predictions then run on one thread (fastmlp/_engine/_openmp.pxd).
+Release builds are stripped (Linux, macOS).
 tests/test_build.py cythonizes every module with these directives and fails
 on any warning Cython gives (this module is importable for that: it builds
 only when run as a script, as pip and `python setup.py` run it).
@@ -9,12 +12,16 @@ only when run as a script, as pip and `python setup.py` run it).
 import os
 import platform
 import sys
+import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError, LinkError
 
 DEBUG = os.environ.get("FASTMLP_DEBUG", "0") not in ("", "0")
+NO_OPENMP = os.environ.get("FASTMLP_NO_OPENMP", "0") not in ("", "0")
 
 MODULES = [
     "_common",
@@ -55,9 +62,15 @@ def compiler_directives(debug):
 # (relu) vectorise; neither changes a result: errno is never read and no FP
 # trap is enabled.
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
+MSVC_COMPILE_ARGS = ["/Od", "/Zi"] if DEBUG else ["/O2"]
 
 # Modules with OpenMP regions: a fit's team of threads, inference's chunks
 OPENMP_MODULES = {"_team", "_inference"}
+
+# The test-only module (the kernels' Python twins) stays out of wheels: users
+# never import it, and tests skip what needs it when fastmlp comes from a wheel
+# (tests/kernel_twins.py). Source trees, sdists and editable installs build it.
+TEST_ONLY_MODULES = {"_testing"}
 
 extensions = [
     Extension(
@@ -65,8 +78,7 @@ extensions = [
         [f"fastmlp/_engine/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-        extra_compile_args=compile_args + (["-fopenmp"] if name in OPENMP_MODULES else []),
-        extra_link_args=["-fopenmp"] if name in OPENMP_MODULES else [],
+        extra_compile_args=compile_args,
     )
     for name in MODULES
 ]
@@ -106,11 +118,94 @@ def isa_extensions():
     return built
 
 
+OPENMP_PROBE = r"""
+#include <omp.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+: n)
+    n += 1;
+    return n > 0 && omp_get_max_threads() > 0 ? 0 : 1;
+}
+"""
+
+
+def openmp_flags(compiler):
+    """(compile flags, link flags) that enable OpenMP, or None where the
+    compiler has none or FASTMLP_NO_OPENMP is set: a test program must
+    compile and link with them, as scikit-learn's build checks."""
+    if NO_OPENMP:
+        print("fastmlp: FASTMLP_NO_OPENMP is set: building without OpenMP (one thread)")
+        return None
+    if compiler.compiler_type == "msvc":
+        flags = (["/openmp"], [])
+    elif sys.platform == "darwin" and "openmp" in os.environ.get("CPPFLAGS", ""):
+        # Apple clang takes OpenMP from the environment (CPPFLAGS holds
+        # -Xpreprocessor -fopenmp, LDFLAGS -lomp): it refuses -fopenmp
+        flags = ([], [])
+    else:
+        flags = (["-fopenmp"], ["-fopenmp"])
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "openmp_probe.c")
+        with open(source, "w") as f:
+            f.write(OPENMP_PROBE)
+        try:
+            objects = compiler.compile([source], output_dir=tmp, extra_postargs=flags[0])
+            compiler.link_executable(objects, "openmp_probe", output_dir=tmp,
+                                     extra_postargs=flags[1])
+        except (CompileError, LinkError):
+            print("fastmlp: the C compiler does not build OpenMP programs: building "
+                  "without OpenMP; fits and predictions will run on one thread")
+            return None
+    return flags
+
+
+def strip_flags(compiler):
+    """Link flags that leave symbol tables and debug information out of a
+    release build (wheels are several times smaller); the debug build keeps
+    them."""
+    if DEBUG or compiler.compiler_type == "msvc":
+        return []
+    if sys.platform == "darwin":
+        return ["-Wl,-S", "-Wl,-x"]
+    return ["-s"]
+
+
+class BuildEngine(build_ext):
+    """Cythonizes the engine, then compiles it with the flags of the compiler
+    found: OpenMP's where it has it, MSVC's spelling on Windows."""
+
+    def build_extensions(self):
+        # the .c files replace the .pyx in setuptools' own Extension objects,
+        # which carry its settings
+        cythonized = cythonize(
+            self.extensions, compiler_directives=compiler_directives(DEBUG),
+            nthreads=self.parallel if (self.parallel or 0) > 1 else 0, force=self.force)
+        sources = {ext.name: ext.sources for ext in cythonized}
+        for ext in self.extensions:
+            ext.sources = sources[ext.name]
+        openmp = openmp_flags(self.compiler)
+        msvc = self.compiler.compiler_type == "msvc"
+        for ext in self.extensions:
+            if msvc:
+                ext.extra_compile_args = list(MSVC_COMPILE_ARGS)
+            if openmp is not None and ext.name.rsplit(".", 1)[1] in OPENMP_MODULES:
+                ext.extra_compile_args = ext.extra_compile_args + openmp[0]
+                ext.extra_link_args = ext.extra_link_args + openmp[1]
+            ext.extra_link_args = ext.extra_link_args + strip_flags(self.compiler)
+        super().build_extensions()
+
+
 if __name__ == "__main__":
+    # A wheel (pip install ., python -m build) leaves the test-only module out;
+    # setuptools runs bdist_wheel for it, editable_wheel for pip install -e
+    wheel = "bdist_wheel" in sys.argv
+    modules = [ext for ext in extensions
+               if not (wheel and ext.name.rsplit(".", 1)[1] in TEST_ONLY_MODULES)]
     # every core, for Cython and for the C compiler: a build compiles each
     # module once per Python in CI, and a user's pip builds it too
     n_jobs = os.cpu_count() or 1
-    modules = cythonize(extensions, compiler_directives=compiler_directives(DEBUG),
-                        nthreads=n_jobs)
     setup(ext_modules=modules + isa_extensions(),
+          cmdclass={"build_ext": BuildEngine},
+          exclude_package_data={"fastmlp._engine": [f"{name}.pyx" for name in TEST_ONLY_MODULES]
+                                if wheel else []},
           options={"build_ext": {"parallel": n_jobs}})

@@ -18,7 +18,7 @@ import warnings
 from abc import ABC, abstractmethod
 from dataclasses import replace
 from numbers import Integral, Real
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -57,6 +57,7 @@ from ._consistency import (
     first_non_finite,
     non_finite_parameters,
 )
+from ._docs import DOC_LINK
 from ._engine_input import engine_input
 from ._layer_options import (
     batch_norm_views,
@@ -87,6 +88,7 @@ from ._registry import (
 )
 from ._spec import HiddenLayer, NetworkSpec
 from ._threads import chunk_threads, omp_threads, row_parts, single_threaded_blas
+from ._typing import MatrixLike
 from ._validation import ValidationSet, check_validation_data, l2_divisor
 
 _STOCHASTIC_SOLVERS = STOCHASTIC_SOLVERS
@@ -147,6 +149,21 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     Warning: This class should not be used directly.
     Use derived classes instead.
     """
+
+    # scikit-learn's HTML repr links an estimator of module _doc_link_module
+    # to _doc_link_template (formatted with _doc_link_url_param_generator's
+    # fields): fastmlp's README
+    _doc_link_module = "fastmlp"
+    _doc_link_template = DOC_LINK
+
+    # ... and each parameter and fitted attribute to that link plus
+    # "#:~:text=<name>", a text fragment, which needs the page's URL
+    # without the section's anchor
+    def _get_params_html(self, deep=True, doc_link=""):
+        return super()._get_params_html(deep, doc_link.split("#")[0])
+
+    def _get_fitted_attr_html(self, doc_link=""):
+        return super()._get_fitted_attr_html(doc_link.split("#")[0])
 
     @classmethod
     def _get_param_names(cls):
@@ -1382,8 +1399,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 self.best_loss_ = self.loss_curve_[-1]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-            sample_weight_val=None):
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            X_val: MatrixLike | None = None, y_val: ArrayLike | None = None,
+            sample_weight_val: ArrayLike | None = None) -> Self:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters

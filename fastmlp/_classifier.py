@@ -1,5 +1,8 @@
 """MLPClassifier: labels in, the engine trains on their binary indicator."""
+from typing import Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.metrics import accuracy_score
@@ -27,6 +30,7 @@ from ._docs import (
     loss_doc,
 )
 from ._registry import CLASSIFIER_LOSSES
+from ._typing import MatrixLike
 
 
 def _fitted_label_binarizer(y):
@@ -435,7 +439,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return binarizer.classes_[indicator.ravel()]
         return indicator
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict using the multi-layer perceptron classifier.
 
         Parameters
@@ -461,7 +465,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             X, y, sample_weight=sample_weight, score_function=accuracy_score
         )
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: MatrixLike, y: ArrayLike,
+              sample_weight: ArrayLike | None = None) -> float:
         # the metric converts a sparse y: check its structure first
         check_sparse_structure(y, "y")
         return super().score(X, y, sample_weight=sample_weight)
@@ -470,7 +475,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -560,7 +566,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 "back, or fit the model again.")
 
     @available_if(_check_scores)
-    def decision_function(self, X):
+    def decision_function(self, X: MatrixLike) -> np.ndarray:
         """The network's scores, for the hinge losses.
 
         Parameters
@@ -580,7 +586,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     @available_if(_check_proba)
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> np.ndarray:
         """Return the log of probability estimates.
 
         Parameters
@@ -599,7 +605,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return np.log(y_prob, out=y_prob)
 
     @available_if(_check_proba)
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> np.ndarray:
         """Probability estimates.
 
         Parameters

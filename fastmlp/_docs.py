@@ -16,6 +16,13 @@ from ._registry import (
 )
 
 
+# Where fastmlp's documentation lives: the README on GitHub (pyproject.toml's
+# project URLs name the same repository). The estimators' HTML repr links its
+# "Usage" section, as scikit-learn's link their API pages.
+REPOSITORY = "https://github.com/fastmlp/fastmlp"
+DOC_LINK = f"{REPOSITORY}/blob/main/README.md#usage"
+
+
 def _options(names):
     return "{" + ", ".join(repr(name) for name in names) + "}"
 

@@ -47,7 +47,7 @@ import json
 import math
 import os
 import secrets
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
@@ -103,7 +103,7 @@ def _estimators():
     return {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 
 
-def _fail(problem):
+def _fail(problem: str) -> NoReturn:
     raise ModelFileError(f"Cannot load the model file: {problem}.")
 
 
@@ -146,7 +146,7 @@ def to_bytes(estimator: BaseMultilayerPerceptron) -> bytes:
     network, params = estimator._engine()
     spec = network.spec
     state = estimator.__dict__
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     header = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "fastmlp_version": __version__,
         "estimator": type(estimator).__name__,
@@ -348,7 +348,7 @@ def load(file: str | os.PathLike | BinaryIO) -> BaseMultilayerPerceptron:
     return from_bytes(data)
 
 
-def from_bytes(data: bytes) -> BaseMultilayerPerceptron:
+def from_bytes(data: bytes | bytearray | memoryview) -> BaseMultilayerPerceptron:
     """The estimator a model file's bytes hold (see `load`)."""
     try:
         metadata, arrays = read_container(data)

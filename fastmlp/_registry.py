@@ -8,6 +8,7 @@ The engine codes must equal the engine's enums (``fastmlp._engine._common``);
 a test checks every table against them, and the engine refuses a code it
 does not know.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Real
 
@@ -55,7 +56,7 @@ class ActivationInfo:
     code: int
     formula: str
     params: tuple = ()
-    derivative_from_output: object = field(default=_from_output, repr=False)
+    derivative_from_output: Callable[[dict], bool] = field(default=_from_output, repr=False)
     sklearn_factor: float = 6.0
     reference: str = ""
 

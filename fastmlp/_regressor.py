@@ -1,6 +1,9 @@
 """MLPRegressor: squared error, Poisson deviance, absolute error, Huber or
 quantile loss on real targets."""
+from typing import Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
@@ -21,6 +24,7 @@ from ._docs import (
     loss_parameters_doc,
 )
 from ._registry import LOSS_PARAMETERS, REGRESSOR_LOSSES
+from ._typing import MatrixLike
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
@@ -174,7 +178,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.delta = delta
         self.quantile = quantile
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Predict using the multi-layer perceptron model.
 
         Parameters
@@ -203,7 +207,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             X, y, sample_weight=sample_weight, score_function=r2_score
         )
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: MatrixLike, y: ArrayLike,
+              sample_weight: ArrayLike | None = None) -> float:
         # the metric converts a sparse y: check its structure first
         check_sparse_structure(y, "y")
         return super().score(X, y, sample_weight=sample_weight)
@@ -254,7 +259,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     # instead of calling it, so MLPRegressor(solver='lbfgs') had partial_fit.
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters

@@ -144,7 +144,7 @@ class NetworkSpec:
     target_type: str
     loss_params: tuple = ()
     dtype: str = "float64"
-    out_activation: str = None
+    out_activation: str = None  # type: ignore[assignment]  # None: the loss's, set in __post_init__
     batch_norm_momentum: float = 0.1
     batch_norm_eps: float = 1e-5
 

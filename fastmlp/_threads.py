@@ -29,11 +29,13 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
+from typing import Any
 
 import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
 from ._engine import _fastmlp_threads
+from ._engine._team import OPENMP
 
 # Minibatches with fewer floating-point operations (forward and backward)
 # than this run on one thread: opening a parallel region costs a microsecond
@@ -47,7 +49,7 @@ _MIN_PART_ROWS = 16
 _lock = threading.Lock()
 _blas = None          # threadpoolctl's controller of the loaded BLAS libraries
 _holders = 0          # fits inside single_threaded_blas now
-_original = None      # what to restore when the last of them leaves
+_original: Any = None  # what to restore when the last of them leaves
 _saved_threads = 1    # BLAS's thread limit before the first of them came in
 _forked = False       # this process was forked (multiprocessing's default on Linux)
 
@@ -146,8 +148,9 @@ def _thread_limits():
     """fastmlp's thread limit for the calling thread, and whether BLAS's
     limit caps it: the thread's own (threadpoolctl), else a Dask worker's
     threads (uncapped: the nanny's BLAS limit is not the user's), else the
-    default (OMP_NUM_THREADS); one in a forked child."""
-    if _forked:
+    default (OMP_NUM_THREADS); one in a forked child, and in a build without
+    OpenMP."""
+    if _forked or not OPENMP:
         return 1, True
     own = _fastmlp_threads.own_limit()
     if own > 0:
@@ -160,7 +163,8 @@ def _thread_limits():
 
 def omp_threads() -> int:
     """fastmlp's thread limit for the calling thread (OMP_NUM_THREADS,
-    threadpoolctl, a Dask worker's threads); one in a forked child."""
+    threadpoolctl, a Dask worker's threads); one in a forked child, and in
+    a build without OpenMP."""
     return _thread_limits()[0]
 
 

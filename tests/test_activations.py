@@ -8,7 +8,7 @@ from scipy.special import expit
 
 from fastmlp._engine._activations import DERIVATIVE_FROM_OUTPUT, DERIVATIVE_IN_FORWARD
 from fastmlp._engine._common import Activation
-from fastmlp._engine._testing import (
+from kernel_twins import (
     _activation_derivative_memview,
     _bias_activation_derivative_memview,
     _bias_activation_memview,

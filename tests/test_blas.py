@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fastmlp._engine._blas import BLAS_Trans
-from fastmlp._engine._testing import _axpy_memview, _dot_memview, _gemm_memview
+from kernel_twins import _axpy_memview, _dot_memview, _gemm_memview
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 

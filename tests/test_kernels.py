@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from engine_specs import LOSS_CODES as OUTPUTS, OUT_ACTIVATION_CODES
 from fastmlp._engine._common import Activation, Loss, OutActivation
-from fastmlp._engine._testing import (
+from kernel_twins import (
     _adam_step_memview,
     _csr_rows_T_dot_memview,
     _csr_rows_dot_memview,

@@ -27,7 +27,6 @@ from sklearn.preprocessing import StandardScaler
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, to_onnx
 from fastmlp._engine._common import Activation
-from fastmlp._engine._testing import _bias_activation_memview, _output_activation_memview
 from fastmlp._onnx import _standalone_graph, class_labels
 from fastmlp._onnx_ops import ERF_LARGE, ERF_MIDDLE, ERF_MIDDLE_C, ERF_MIDDLE_X0, ERF_SMALL, \
     hidden_activation, output_activation
@@ -112,6 +111,8 @@ def _grid(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, params", ACTIVATION_CASES)
 def test_activation_graph_matches_the_engine(dtype, name, params):
+    from kernel_twins import _bias_activation_memview  # skips where a wheel lacks it
+
     z = _grid(dtype)
     expected = z.copy()
     values = [params[p] for p in ACTIVATIONS[name].params] + [0.0, 0.0]
@@ -131,6 +132,8 @@ def test_activation_graph_matches_the_engine(dtype, name, params):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(OUT_ACTIVATIONS))
 def test_output_activation_graph_matches_the_engine(dtype, name):
+    from kernel_twins import _output_activation_memview  # skips where a wheel lacks it
+
     z = np.random.default_rng(0).normal(scale=8.0, size=(30, 4)).astype(dtype)
     z[0] = [-700.0, 0.0, 3.0, 1e-9]
     expected = z.copy()

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from fastmlp._engine._testing import _vmath_memview
+from kernel_twins import _vmath_memview
 
 mp = pytest.importorskip("mpmath")
 

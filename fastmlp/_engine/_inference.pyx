@@ -9,9 +9,9 @@ into the caller's arrays instead of a work buffer."""
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
-cimport openmp
 from libc.string cimport memcpy
 
+from ._openmp cimport omp_get_thread_num
 from ._common cimport Net, Layer, PartLayout, Input, all_finite, IDENTITY
 from ._network cimport Network, forward, layer_activations, layer_product, set_input
 from ._activations cimport bias_activation
@@ -58,7 +58,7 @@ cdef int _predict_chunks(const Net* net, PartLayout* part, const floating* param
             start = c * part.max_rows
             _predict_chunk(net, part, params, inp[0], start,
                            min(part.max_rows, n_samples - start),
-                           work + openmp.omp_get_thread_num() * part.size, out)
+                           work + omp_get_thread_num() * part.size, out)
     free(work)
     return 0
 

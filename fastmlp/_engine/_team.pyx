@@ -5,9 +5,9 @@ from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from cython.parallel cimport parallel
 from posix.time cimport nanosleep, timespec, time_t
-cimport openmp
 
 from ._interrupt cimport check_due, monotonic_seconds
+from ._openmp cimport FASTMLP_OPENMP, omp_get_num_threads, omp_get_thread_num
 
 cdef extern from *:
     """
@@ -185,9 +185,9 @@ cdef void run_post(Post* post, size_t size, int n_threads,
 cdef void _one_post_member(fastmlp_team* team, Post* post, size_t size) noexcept nogil:
     """A thread of a region for one post: thread 0 posts and runs its share,
     then sends the others away; they serve it."""
-    cdef int tid = openmp.omp_get_thread_num()
+    cdef int tid = omp_get_thread_num()
     if tid == 0:
-        team.size = openmp.omp_get_num_threads()
+        team.size = omp_get_num_threads()
         _post_and_run(team, post, size)
         fastmlp_post(team, 0, NULL, 0)
     else:
@@ -213,15 +213,20 @@ cdef void _fit_member(fastmlp_team* team, PyObject* fn, _Outcome* outcome) noexc
     """A thread of on_threads' region: thread 0 calls fn (the team is the
     calling thread's meanwhile), then sends the others away; they serve its
     posts."""
-    cdef int tid = openmp.omp_get_thread_num()
+    cdef int tid = omp_get_thread_num()
     if tid == 0:
-        team.size = openmp.omp_get_num_threads()
+        team.size = omp_get_num_threads()
         fastmlp_set_current(team)
         _call(fn, outcome)
         fastmlp_set_current(NULL)
         fastmlp_post(team, 0, NULL, 0)
     else:
         _serve(team, tid)
+
+
+# False in a build without OpenMP, where a team is one thread: fits then run
+# on one thread (_threads.omp_threads).
+OPENMP = bool(FASTMLP_OPENMP)
 
 
 def on_threads(int n_threads, fn):
