@@ -44,6 +44,10 @@ def client():
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     # the nanny's environment as Dask ships it, whatever the local config
     nanny_environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+    # the nanny sets that environment in this process's os.environ to spawn
+    # its workers and leaves it there: restored once they run, or processes
+    # that later tests start would inherit one thread
+    environ = dict(os.environ)
     try:
         with dask.config.set({"distributed.nanny.pre-spawn-environ": nanny_environ}), \
                 distributed.LocalCluster(
@@ -53,9 +57,17 @@ def client():
             # each worker imports scikit-learn, dask-ml and fastmlp once,
             # here, rather than inside the first test's tasks
             client.run(_import_fastmlp)
+            _restore_environ(environ)
             yield client
     finally:
+        _restore_environ(environ)
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+def _restore_environ(environ):
+    for name in set(os.environ) - set(environ):
+        del os.environ[name]
+    os.environ.update(environ)
 
 
 def _import_fastmlp():
