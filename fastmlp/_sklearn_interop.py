@@ -114,12 +114,7 @@ def from_sklearn(model: sk.MLPClassifier | sk.MLPRegressor) -> BaseMultilayerPer
     params = copy.deepcopy(model.get_params(deep=False))
     estimator = twins[type(model)](**params)
     state = model.__dict__
-    estimator.n_features_in_ = model.n_features_in_
-    if "feature_names_in_" in state:
-        estimator.feature_names_in_ = model.feature_names_in_.copy()
-    if "_label_binarizer" in state:
-        estimator._label_binarizer = copy.deepcopy(model._label_binarizer)
-        estimator.classes_ = estimator._label_binarizer.classes_
+    _copy_inputs_and_labels(model, estimator)
     coefs = [np.array(W) for W in model.coefs_]
     intercepts = [np.array(b) for b in model.intercepts_]
     layer_units = [W.shape[0] for W in coefs] + [coefs[-1].shape[1]]
@@ -189,12 +184,7 @@ def to_sklearn(estimator: BaseMultilayerPerceptron) -> sk.MLPClassifier | sk.MLP
     params = _sklearn_params(estimator, twin)
     model = twin(**copy.deepcopy(params))
     state = estimator.__dict__
-    model.n_features_in_ = estimator.n_features_in_
-    if "feature_names_in_" in state:
-        model.feature_names_in_ = estimator.feature_names_in_.copy()
-    if "_label_binarizer" in state:
-        model._label_binarizer = copy.deepcopy(estimator._label_binarizer)
-        model.classes_ = model._label_binarizer.classes_
+    _copy_inputs_and_labels(estimator, model)
     model.coefs_ = [W.copy() for W in estimator.coefs_]
     model.intercepts_ = [b.copy() for b in estimator.intercepts_]
     model._best_coefs = [W.copy() for W in estimator.coefs_]
@@ -334,3 +324,15 @@ def _optimizer_to_sklearn(optimizer, estimator, flat):
                                 * np.sqrt(1 - hyper["beta_2"] ** result.t)
                                 / (1 - hyper["beta_1"] ** result.t))
     return result
+
+
+def _copy_inputs_and_labels(source, target):
+    """What both libraries' estimators record of the input and the labels:
+    n_features_in_, feature_names_in_, the label binarizer and classes_."""
+    state = source.__dict__
+    target.n_features_in_ = source.n_features_in_
+    if "feature_names_in_" in state:
+        target.feature_names_in_ = source.feature_names_in_.copy()
+    if "_label_binarizer" in state:
+        target._label_binarizer = copy.deepcopy(source._label_binarizer)
+        target.classes_ = target._label_binarizer.classes_
